@@ -1,0 +1,153 @@
+"""The lab in a notebook: one call opens a chat pane.
+
+:func:`open_chat` does everything a chat notebook needs: it makes sure a
+signaling server is running (starting a local one when the URL is on this
+machine and nobody answers), loads or makes the user's key pair, starts the
+kernel's network thread, joins the server and returns the chat pane::
+
+    from p2plab import open_chat
+    open_chat("alice", partner="bob", passphrase="alice's lab passphrase")
+
+The server URL comes from the ``url`` argument, else the ``P2PLAB_SERVER``
+environment variable, else ``ws://127.0.0.1:8765``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .client import ChatClient
+from .errors import P2PLabError, SignalingClosed
+from .ice import policy_for_url
+from .identity import KeyStore
+from .network import get_network
+from .pane import ChatPane
+
+__all__ = ["DEFAULT_URL", "ensure_server", "open_chat", "server_url"]
+
+DEFAULT_URL = "ws://127.0.0.1:8765"
+
+# Chats opened in this kernel, by name: opening the same name again closes
+# the previous one first, so re-running a cell is always safe.
+_open: dict[str, ChatClient] = {}
+
+
+def server_url(url: str | None = None) -> str:
+    """Return the signaling server URL to use: argument, environment, default."""
+    return url or os.environ.get("P2PLAB_SERVER") or DEFAULT_URL
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_server(url: str | None = None, timeout: float = 10.0) -> str:
+    """Make sure a signaling server answers at ``url``; start one if needed.
+
+    A server is started only when the URL points at this machine. It runs as
+    its own process, detached from the kernel, so it outlives a kernel
+    restart and serves both notebooks; its log is ``$P2PLAB_HOME/server.log``.
+
+    Returns:
+        ``"running"`` if a server was already there, else ``"started"``.
+
+    Raises:
+        SignalingClosed: If the server is remote and unreachable, or a local
+            one did not start within ``timeout`` seconds.
+    """
+    url = server_url(url)
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 8765
+    if _reachable(host, port):
+        return "running"
+    if policy_for_url(url) != "loopback":
+        raise SignalingClosed(
+            f"no signaling server answers at {url}; ask your teacher whether it "
+            "is running, and check the address"
+        )
+
+    home = Path(os.environ.get("P2PLAB_HOME") or Path.home() / ".p2plab")
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / "server.log", "ab") as log:
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "p2plab_server",
+                "--host",
+                host,
+                "--port",
+                str(port),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _reachable(host, port):
+            return "started"
+        time.sleep(0.05)
+    raise SignalingClosed(
+        f"the local signaling server did not start within {timeout:g} s; "
+        f"see {home / 'server.log'}"
+    )
+
+
+def open_chat(
+    name: str,
+    partner: str | None = None,
+    *,
+    passphrase: str,
+    url: str | None = None,
+    keystore: KeyStore | None = None,
+    ice_servers: tuple[str, ...] = (),
+) -> ChatPane:
+    """Open a chat pane for ``name``, talking to ``partner``.
+
+    Args:
+        name: Our name on the server.
+        partner: Who to chat with. If they are online we call them; if not,
+            the pane says so and connects when they arrive.
+        passphrase: Protects the private key in the key store.
+        url: The signaling server; see :func:`server_url`.
+        keystore: Where keys live; ``$P2PLAB_HOME/keys`` by default.
+        ice_servers: STUN/TURN URLs; none by default.
+
+    Returns:
+        The pane; display it (it is the cell's value).
+
+    Raises:
+        SignalingError: If the server refuses the join (``name-taken``).
+        SignalingClosed: If no server can be reached or started.
+    """
+    url = server_url(url)
+    ensure_server(url)
+    identity = (keystore or KeyStore()).load_or_create(name, passphrase)
+    network = get_network()
+
+    previous = _open.pop(name, None)
+    if previous is not None:
+        network.call(previous.close())
+
+    pane = ChatPane(name, partner)
+    client = ChatClient(name, identity, url, partner=partner, ice_servers=ice_servers)
+    pane.attach(client, network.submit)
+    try:
+        network.call(client.start())
+    except P2PLabError:
+        network.call(client.close())
+        raise
+    _open[name] = client
+    return pane

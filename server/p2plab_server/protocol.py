@@ -1,0 +1,286 @@
+"""The signaling protocol, with no I/O.
+
+Every signaling message is one JSON object in one WebSocket text frame, with
+a ``type`` field. This module is the single definition of those messages: the
+server and the client both parse and build frames with it, and neither opens
+a socket here. A lesson can therefore call :func:`parse` on a frame it typed
+by hand and see exactly what the server would answer.
+
+Client to server:
+
+========== ================================ ===================================
+type       fields                           meaning
+========== ================================ ===================================
+join       name, key                        take a name; publish a public key
+lookup     name                             ask for the public key of a name
+offer      to, sdp                          relay an SDP offer
+answer     to, sdp                          relay an SDP answer
+candidate  to, candidate, sdpMid,           relay one ICE candidate
+           sdpMLineIndex
+bye        to                               tell a peer the call is over
+========== ================================ ===================================
+
+Server to client: ``welcome`` (name, peers), ``key`` (name, key, fingerprint),
+``joined`` (name, key, fingerprint), ``left`` (name), the relayed types above
+with ``from`` in place of ``to``, and ``error`` (code, message, and ``ref``:
+the type of the request that failed, when it could be read).
+
+Any request may carry an ``id`` (a string or an integer). The reply to it,
+including an error reply, carries the same ``id``, so a client can match
+answers to questions.
+
+The server sets ``from`` itself on every relayed message; a ``from`` sent by a
+client is refused, so no one can speak in another user's name.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ERRORS",
+    "MAX_FRAME",
+    "PROTOCOL_VERSION",
+    "RELAYED",
+    "ProtocolError",
+    "encode",
+    "error",
+    "fingerprint",
+    "parse",
+    "parse_reply",
+]
+
+#: Version of this protocol, sent in ``welcome``.
+PROTOCOL_VERSION = "1"
+
+#: Largest frame the server reads, in bytes. An SDP with a few dozen
+#: candidates is 2-4 KiB; the limit leaves ample room and keeps a single
+#: client from making the server buffer large messages.
+MAX_FRAME = 64 * 1024
+
+#: Request types the server forwards to another user without reading them.
+RELAYED = frozenset({"offer", "answer", "candidate", "bye"})
+
+#: Every error code, with what it means. Codes are stable: clients and tests
+#: match on them, never on the message text.
+ERRORS: dict[str, str] = {
+    "bad-json": "the frame is not a JSON object",
+    "bad-type": "the type is missing or unknown",
+    "missing-field": "a required field is missing",
+    "bad-field": "a field has the wrong type or an invalid value",
+    "too-large": "the frame is larger than the server accepts",
+    "not-joined": "join before sending this",
+    "already-joined": "this connection already has a name",
+    "name-taken": "the name is bound to another public key",
+    "unknown-peer": "no user of that name is connected",
+    "self": "a message cannot be sent to yourself",
+}
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+
+# Required fields of each client request, with the JSON type each must have.
+_REQUESTS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "join": {"name": str, "key": str},
+    "lookup": {"name": str},
+    "offer": {"to": str, "sdp": str},
+    "answer": {"to": str, "sdp": str},
+    "candidate": {
+        "to": str,
+        "candidate": str,
+        "sdpMid": (str, type(None)),
+        "sdpMLineIndex": (int, type(None)),
+    },
+    "bye": {"to": str},
+}
+
+# Fields the server may read in a request; anything else is refused so that a
+# client cannot smuggle a forged ``from`` or an unbounded blob past the server.
+_ALLOWED_EXTRA = {"type", "id"}
+
+
+@dataclass
+class ProtocolError(Exception):
+    """A frame broke the protocol.
+
+    Attributes:
+        code: One of the keys of :data:`ERRORS`.
+        message: A sentence that says what was wrong and what to do.
+        ref: The type of the request, when it could be read.
+        id: The request's ``id``, when it could be read.
+    """
+
+    code: str
+    message: str
+    ref: str | None = None
+    id: str | int | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(f"{self.code}: {self.message}")
+
+    def reply(self) -> dict[str, Any]:
+        """Return the ``error`` message the server sends for this error."""
+        return error(self.code, self.message, ref=self.ref, id=self.id)
+
+
+def error(
+    code: str,
+    message: str,
+    *,
+    ref: str | None = None,
+    id: str | int | None = None,
+) -> dict[str, Any]:
+    """Build an ``error`` message.
+
+    Args:
+        code: One of the keys of :data:`ERRORS`.
+        message: A readable explanation.
+        ref: The type of the request that failed.
+        id: The request's ``id``, echoed so the client can match it.
+
+    Raises:
+        ValueError: If ``code`` is not a known error code.
+    """
+    if code not in ERRORS:
+        raise ValueError(f"unknown error code {code!r}; known: {sorted(ERRORS)}")
+    msg: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if ref is not None:
+        msg["ref"] = ref
+    if id is not None:
+        msg["id"] = id
+    return msg
+
+
+def encode(message: dict[str, Any]) -> str:
+    """Serialize a message to the text of one WebSocket frame."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def parse(frame: str | bytes) -> dict[str, Any]:
+    """Parse and validate one frame sent by a client.
+
+    Args:
+        frame: The frame as received: text, or bytes holding UTF-8 text.
+
+    Returns:
+        The request as a dict. Its ``type`` is one of the request types and
+        every required field is present with the right JSON type.
+
+    Raises:
+        ProtocolError: If the frame is too large, not a JSON object, of an
+            unknown type, or has a missing, extra or badly typed field.
+    """
+    # The limit is in bytes, so text is measured as the UTF-8 it came in.
+    raw = frame.encode("utf-8", "surrogatepass") if isinstance(frame, str) else frame
+    size = len(raw)
+    if size > MAX_FRAME:
+        raise ProtocolError(
+            "too-large",
+            f"frame of {size} bytes; the limit is {MAX_FRAME} bytes",
+        )
+    try:
+        msg = json.loads(frame)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(
+            "bad-json", f"the frame is not valid JSON ({exc})"
+        ) from None
+    if not isinstance(msg, dict):
+        raise ProtocolError("bad-json", "the frame must be a JSON object")
+
+    msg_id = msg.get("id")
+    if msg_id is not None and (
+        isinstance(msg_id, bool) or not isinstance(msg_id, str | int)
+    ):
+        raise ProtocolError("bad-field", "'id' must be a string or an integer")
+    kind = msg.get("type")
+    fields = _REQUESTS.get(kind) if isinstance(kind, str) else None
+    if fields is None:
+        raise ProtocolError(
+            "bad-type",
+            f"unknown type {kind!r}; expected one of {sorted(_REQUESTS)}",
+            id=msg_id,
+        )
+    assert isinstance(kind, str)
+
+    for name, expected in fields.items():
+        if name not in msg:
+            raise ProtocolError(
+                "missing-field", f"{kind} needs the field {name!r}", kind, msg_id
+            )
+        value = msg[name]
+        if isinstance(value, bool) or not isinstance(value, expected):
+            raise ProtocolError(
+                "bad-field", f"{kind}: {name!r} has the wrong type", kind, msg_id
+            )
+    extra = set(msg) - set(fields) - _ALLOWED_EXTRA
+    if extra:
+        raise ProtocolError(
+            "bad-field",
+            f"{kind} does not take the field(s) {sorted(extra)}",
+            kind,
+            msg_id,
+        )
+    _check_values(kind, msg)
+    return msg
+
+
+def _check_values(kind: str, msg: dict[str, Any]) -> None:
+    """Check the values that the JSON types alone do not constrain."""
+    for field in ("name", "to"):
+        value = msg.get(field)
+        if value is not None and not NAME_PATTERN.fullmatch(value):
+            raise ProtocolError(
+                "bad-field",
+                f"{field} {value!r} is not a valid name: use 1-32 letters, "
+                "digits, '.', '_' or '-', starting with a letter or digit",
+                kind,
+                msg.get("id"),
+            )
+    if kind == "join":
+        try:
+            der = base64.b64decode(msg["key"], validate=True)
+        except (binascii.Error, ValueError):
+            der = b""
+        if not der or der[0] != 0x30:
+            raise ProtocolError(
+                "bad-field",
+                "key must be a public key in SPKI DER, standard base64",
+                kind,
+                msg.get("id"),
+            )
+
+
+def fingerprint(key: str) -> str:
+    """Return the SHA-256 fingerprint of a base64 SPKI public key.
+
+    The fingerprint is the hexadecimal SHA-256 of the DER bytes, in groups of
+    four, the form the chat panes show. The server includes it in ``key`` and
+    ``joined`` messages for convenience; a careful client computes it itself.
+    """
+    digest = hashlib.sha256(base64.b64decode(key)).hexdigest()
+    return " ".join(digest[i : i + 4] for i in range(0, len(digest), 4))
+
+
+def parse_reply(frame: str | bytes) -> dict[str, Any]:
+    """Parse one frame sent by the server.
+
+    The client is lenient on purpose: a newer server may add fields. It only
+    insists on a JSON object with a string ``type``.
+
+    Raises:
+        ProtocolError: If the frame is not a JSON object with a ``type``.
+    """
+    try:
+        msg = json.loads(frame)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError(
+            "bad-json", "the server sent a frame that is not JSON"
+        ) from None
+    if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
+        raise ProtocolError("bad-type", "the server sent a frame without a type")
+    return msg
