@@ -40,6 +40,10 @@ def lab(argv: list[str]) -> int:
     )
     env = {**os.environ, "P2PLAB_SERVER": args.server}
     command = [sys.executable, "-m", "jupyter", "lab", str(_notebooks()), *jupyter_args]
+    if os.name == "posix" and os.geteuid() == 0 and "--allow-root" not in command:
+        # JupyterLab refuses to run as root unless told; lab machines and
+        # containers often are root.
+        command.append("--allow-root")
     return subprocess.call(command, env=env)
 
 
@@ -63,3 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         return server_main(rest)
     print(f"p2plab: unknown command {command!r}\n{usage}", file=sys.stderr)
     return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
