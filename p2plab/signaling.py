@@ -27,6 +27,10 @@ __all__ = ["Frame", "SignalingClient"]
 
 logger = logging.getLogger(__name__)
 
+# websockets logs whole frames at DEBUG; held at INFO so no SDP reaches a log.
+wire_logger = logging.getLogger(f"{__name__}.wire")
+wire_logger.setLevel(logging.INFO)
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -97,7 +101,8 @@ class SignalingClient:
             # proxy=None: the lab server is local or on the classroom LAN,
             # never behind the proxy that the environment may name.
             self._ws = await asyncio.wait_for(
-                connect(self.url, proxy=None, compression=None), timeout
+                connect(self.url, proxy=None, compression=None, logger=wire_logger),
+                timeout,
             )
         except (OSError, TimeoutError) as exc:
             raise SignalingClosed(

@@ -32,6 +32,12 @@ __all__ = ["FrameObserver", "SignalingServer"]
 
 logger = logging.getLogger(__name__)
 
+# websockets logs every frame, payload included, at DEBUG. Its connections get
+# this logger instead, held at INFO whatever the root level, so that no SDP or
+# key ever reaches a log.
+wire_logger = logging.getLogger(f"{__name__}.wire")
+wire_logger.setLevel(logging.INFO)
+
 #: ``observer(connection_id, direction, frame)`` sees every frame the server
 #: reads (direction ``"<"``) or writes (``">"``), as the server has it.
 FrameObserver = Callable[[int, str, str | bytes], None]
@@ -84,6 +90,7 @@ class SignalingServer:
             port,
             max_size=HARD_FRAME_LIMIT,
             compression=None,
+            logger=wire_logger,
         )
 
     async def handle(self, ws: ServerConnection) -> None:
