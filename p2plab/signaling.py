@@ -80,6 +80,7 @@ class SignalingClient:
         self._reader: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._closing = False
 
     @property
     def connected(self) -> bool:
@@ -97,6 +98,7 @@ class SignalingClient:
             SignalingError: If the server refuses the join (e.g. ``name-taken``).
             SignalingClosed: If the server cannot be reached.
         """
+        self._closing = False
         try:
             # proxy=None: the lab server is local or on the classroom LAN,
             # never behind the proxy that the environment may name.
@@ -175,6 +177,7 @@ class SignalingClient:
 
     async def close(self) -> None:
         """Leave the server; safe to call twice."""
+        self._closing = True
         if self._ws is not None:
             await self._ws.close()
         if self._reader is not None:
@@ -188,10 +191,11 @@ class SignalingClient:
         except ConnectionClosed:
             pass
         finally:
-            if ws.close_code is not None:
-                reason = (
-                    f"closed by the server ({ws.close_code} {ws.close_reason})".strip()
-                )
+            if self._closing:
+                reason = "closed by this client"
+            elif ws.close_code is not None:
+                detail = f"{ws.close_code} {ws.close_reason}".strip()
+                reason = f"closed by the server ({detail})"
             for pending in self._pending.values():
                 if not pending.done():
                     pending.set_exception(
