@@ -184,19 +184,22 @@ class ChatClient:
 
     async def hang_up(self) -> None:
         """End the current chat, tell the peer, and stay on the server."""
+        await self._hang_up("waiting" if self.partner else "online")
+
+    async def _hang_up(self, state: str | None) -> None:
         if self.peer_name is not None and self.signaling.connected:
             try:
                 await self.signaling.relay("bye", self.peer_name)
             except Exception:
                 logger.debug("= bye not sent; the server is gone")
-        await self._drop_peer("you ended the chat with {peer}", "closed")
+        await self._drop_peer("you ended the chat with {peer}", state)
 
     async def close(self) -> None:
         """Hang up, leave the server and stop; safe to call twice."""
         if self._closed:
             return
         self._closed = True
-        await self.hang_up()
+        await self._hang_up(None)
         await self.signaling.close()
         for task in list(self._tasks):
             task.cancel()

@@ -55,6 +55,7 @@ class NetworkThread:
         itself forever. Raises :class:`TimeoutError` after ``timeout`` seconds.
         """
         if threading.current_thread() is self._thread:
+            coro.close()
             raise RuntimeError("NetworkThread.call() would deadlock on its own thread")
         return self.submit(coro).result(timeout)
 

@@ -147,7 +147,7 @@ class SignalingClient:
             return await asyncio.wait_for(reply, timeout)
         except TimeoutError:
             raise SignalingClosed(
-                f"the signaling server did not answer a {message['type']} "
+                f"the signaling server did not answer the {message['type']} "
                 f"within {timeout:g} s"
             ) from None
         finally:

@@ -323,7 +323,7 @@ async def test_hanging_up_keeps_both_on_the_server(
     """hang_up() ends the chat; Bob hears that Alice hung up; both stay joined."""
     alice, bob = await chat_pair(make_client, alice_id, bob_id)
     await alice.hang_up()
-    assert alice.state == "closed"
+    assert alice.state == "waiting"
     assert of_kind(alice, "state")[-1].text == "you ended the chat with bob"
     await until(lambda: bob.state != "connected", TIMEOUT, "bob to notice")
     assert bob.state in ("waiting", "disconnected")
