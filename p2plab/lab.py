@@ -14,11 +14,13 @@ environment variable, else ``ws://127.0.0.1:8765``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,10 +39,18 @@ DEFAULT_URL = "ws://127.0.0.1:8765"
 # the previous one first, so re-running a cell is always safe.
 _open: dict[str, ChatClient] = {}
 
+# Servers this process started.
+_started: list[subprocess.Popen[bytes]] = []
+
 
 def server_url(url: str | None = None) -> str:
     """Return the signaling server URL to use: argument, environment, default."""
     return url or os.environ.get("P2PLAB_SERVER") or DEFAULT_URL
+
+
+def _home() -> Path:
+    """Return the lab's folder: ``$P2PLAB_HOME``, else ``~/.p2plab``."""
+    return Path(os.environ.get("P2PLAB_HOME") or Path.home() / ".p2plab")
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -51,19 +61,54 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def _exclusive(path: Path, timeout: float) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``, waiting at most ``timeout`` seconds.
+
+    Two notebooks opened at once would otherwise both start a server; with
+    the lock, the second one waits and then finds the first one's server.
+    Where the OS has no ``flock`` (Windows) there is no lock, and the second
+    server simply fails to bind the port.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path, "a") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise SignalingClosed(
+                        f"another process is starting the signaling server and "
+                        f"still holds {path} after {timeout:g} s"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def ensure_server(url: str | None = None, timeout: float = 10.0) -> str:
     """Make sure a signaling server answers at ``url``; start one if needed.
 
     A server is started only when the URL points at this machine. It runs as
     its own process, detached from the kernel, so it outlives a kernel
-    restart and serves both notebooks; its log is ``$P2PLAB_HOME/server.log``.
+    restart and serves both notebooks. Its log is ``$P2PLAB_HOME/server.log``
+    and its process id is written to ``$P2PLAB_HOME/server.pid``, so that it
+    can be stopped by that id (``kill $(cat ~/.p2plab/server.pid)``).
 
     Returns:
         ``"running"`` if a server was already there, else ``"started"``.
 
     Raises:
         SignalingClosed: If the server is remote and unreachable, or a local
-            one did not start within ``timeout`` seconds.
+            one stopped at once or did not start within ``timeout`` seconds.
     """
     url = server_url(url)
     parts = urlsplit(url)
@@ -76,33 +121,43 @@ def ensure_server(url: str | None = None, timeout: float = 10.0) -> str:
             "is running, and check the address"
         )
 
-    home = Path(os.environ.get("P2PLAB_HOME") or Path.home() / ".p2plab")
+    home = _home()
     home.mkdir(parents=True, exist_ok=True)
-    with open(home / "server.log", "ab") as log:
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "p2plab_server",
-                "--host",
-                host,
-                "--port",
-                str(port),
-            ],
+    with _exclusive(home / "server.lock", timeout):
+        if _reachable(host, port):
+            return "running"
+        process = _spawn(host, port, home / "server.log")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if _reachable(host, port):
+                (home / "server.pid").write_text(f"{process.pid}\n")
+                return "started"
+            if process.poll() is not None:
+                raise SignalingClosed(
+                    f"the local signaling server stopped at once (exit code "
+                    f"{process.returncode}); see {home / 'server.log'}"
+                )
+            time.sleep(0.05)
+    raise SignalingClosed(
+        f"the local signaling server did not start within {timeout:g} s; "
+        f"see {home / 'server.log'}"
+    )
+
+
+def _spawn(host: str, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """Start ``python -m p2plab_server`` in its own session, logging to a file."""
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "p2plab_server", "--host", host]
+            + ["--port", str(port)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
             start_new_session=True,
         )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _reachable(host, port):
-            return "started"
-        time.sleep(0.05)
-    raise SignalingClosed(
-        f"the local signaling server did not start within {timeout:g} s; "
-        f"see {home / 'server.log'}"
-    )
+    # Keeping the handle lets this process reap the server if it ends first.
+    _started.append(process)
+    return process
 
 
 def open_chat(

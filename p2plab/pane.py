@@ -1,11 +1,12 @@
 """The chat pane: an ipywidgets view of one :class:`~p2plab.client.ChatClient`.
 
-The pane shows the connection state, the peer's fingerprint, the transcript,
-an input box and a Send button, and a log of every protocol step. Events
-arrive on the kernel's network thread while widget clicks arrive on the main
-thread; ipywidgets is not thread-safe, so every write to the pane goes
-through one lock. Nothing here calls ``print()``: output from background work
-would land in whichever cell happens to be running.
+The pane shows the connection state, both fingerprints (yours and the
+peer's), the transcript, an input box and a Send button, and a log of every
+protocol step. Events arrive on the kernel's network thread while widget
+clicks arrive on the main thread; ipywidgets is not thread-safe, so every
+write to the pane goes through one lock. Nothing here calls ``print()``:
+output from background work would land in whichever cell happens to be
+running.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import html
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from typing import Any
+from concurrent.futures import CancelledError, Future
+from typing import Any, NamedTuple
 
 import ipywidgets as widgets
 
 from .client import ChatClient, Event
 
-__all__ = ["ChatPane"]
+__all__ = ["ChatPane", "Line"]
 
 # Colours of the state badge, by state.
 _STATE_COLOURS = {
@@ -34,6 +35,21 @@ _STATE_COLOURS = {
 }
 _DEFAULT_COLOUR = "#cf222e"
 _MAX_LOG = 400
+_MAX_SHOWN = 200
+
+
+class Line(NamedTuple):
+    """One line of the transcript.
+
+    Attributes:
+        sender: Who said it; ``"!"`` for a refusal or an error.
+        text: What was said.
+        time: When the line reached the pane, in seconds since the epoch.
+    """
+
+    sender: str
+    text: str
+    time: float
 
 
 class ChatPane(widgets.VBox):  # type: ignore[misc]
@@ -44,23 +60,27 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
         partner: The peer's name, if known.
 
     Attributes:
-        lines: The transcript as ``(sender, text)`` pairs, in order.
+        lines: The transcript as :class:`Line` tuples, in order.
         states: The history of ``(time, state, detail)``.
     """
 
     def __init__(self, name: str, partner: str | None = None) -> None:
         self.name = name
         self.partner = partner
-        self.lines: list[tuple[str, str]] = []
+        self.lines: list[Line] = []
         self.states: list[tuple[float, str, str]] = []
         self._log: list[str] = []
         self._lock = threading.Lock()
+        self._client: ChatClient | None = None
         self._submit: Callable[[str], Future[Any]] | None = None
+        self._own_fingerprint = ""
+        self._peer_fingerprint = ""
 
         title = f"{name} ↔ {partner}" if partner else name
         self.heading = widgets.HTML(f"<b>{html.escape(title)}</b>")
         self.state = widgets.HTML("offline")
-        self.fingerprint = widgets.HTML("peer fingerprint: (no peer yet)")
+        self.hint = widgets.HTML("")
+        self.fingerprint = widgets.HTML("")
         self.transcript = widgets.HTML(
             "",
             layout=widgets.Layout(min_height="8em", max_height="20em", overflow="auto"),
@@ -71,25 +91,29 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
             layout=widgets.Layout(flex="1"),
         )
         self.send_button = widgets.Button(description="Send", button_style="primary")
-        self.log = widgets.HTML("")
-        details = widgets.Accordion(children=[self.log], titles=("Connection log",))
+        self.connection_log = widgets.HTML("")
+        details = widgets.Accordion(
+            children=[self.connection_log], titles=("Connection log",)
+        )
         details.selected_index = None
 
         for widget, cls in (
             (self.state, "p2plab-state"),
+            (self.hint, "p2plab-hint"),
             (self.fingerprint, "p2plab-fingerprint"),
             (self.transcript, "p2plab-transcript"),
             (self.input, "p2plab-input"),
             (self.send_button, "p2plab-send"),
-            (self.log, "p2plab-log"),
+            (self.connection_log, "p2plab-log"),
         ):
             widget.add_class(cls)
 
         self.input.observe(self._on_input, names="value")
-        self.send_button.on_click(lambda _button: self._send(self.input.value))
+        self.send_button.on_click(lambda _button: self._send_text(self.input.value))
         super().__init__(
             [
                 widgets.HBox([self.heading, self.state]),
+                self.hint,
                 self.fingerprint,
                 self.transcript,
                 widgets.HBox([self.input, self.send_button]),
@@ -98,6 +122,24 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
         )
         self.add_class("p2plab-pane")
         self._show_state("offline", "not connected yet")
+        self._show_fingerprints()
+
+    def __repr__(self) -> str:
+        # The widget default repr holds every child's value (log times,
+        # fingerprints); a notebook saved without a kernel shows this instead.
+        title = f"{self.name} ↔ {self.partner}" if self.partner else self.name
+        return f"<ChatPane {title}>"
+
+    @property
+    def client(self) -> ChatClient | None:
+        """The chat client this pane shows, once :meth:`attach` was called."""
+        return self._client
+
+    @property
+    def connection_state(self) -> str:
+        """The name of the latest state shown, e.g. ``"waiting"`` or ``"connected"``."""
+        with self._lock:
+            return self.states[-1][1]
 
     def attach(self, client: ChatClient, submit: Callable[[Any], Future[Any]]) -> None:
         """Show ``client``'s events here and send typed text through it.
@@ -106,9 +148,12 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
             client: The chat client whose events this pane shows.
             submit: Runs a coroutine on the client's loop; returns a future.
         """
-        client.on_event = self.handle
+        with self._lock:
+            self._client = client
+            self._own_fingerprint = client.identity.fingerprint
+            self._show_fingerprints()
         self._submit = lambda text: submit(client.send(text))
-        self._client = client
+        client.on_event = self.handle
 
     def handle(self, event: Event) -> None:
         """Show one client event. Safe to call from any thread."""
@@ -122,18 +167,15 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
             elif event.kind == "error":
                 self._add_line("!", event.text)
             self._add_log(event)
-            fingerprint = (
-                getattr(self, "_client", None) and self._client.peer_fingerprint
-            )
-            if fingerprint:
-                self.fingerprint.value = (
-                    f"peer fingerprint: <code>{html.escape(fingerprint)}</code>"
-                )
+            peer = self._client.peer_fingerprint if self._client else None
+            if peer and peer != self._peer_fingerprint:
+                self._peer_fingerprint = peer
+                self._show_fingerprints()
 
     def transcript_text(self) -> str:
         """Return the transcript as plain text, one ``sender: text`` per line."""
         with self._lock:
-            return "\n".join(f"{sender}: {text}" for sender, text in self.lines)
+            return "\n".join(f"{line.sender}: {line.text}" for line in self.lines)
 
     # Internals; callers hold the lock.
 
@@ -144,13 +186,37 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
             f'<span style="color:{colour}"><b>{html.escape(state)}</b></span>'
             f" — {html.escape(detail)}"
         )
+        self.hint.value = self._hint(state)
+
+    def _hint(self, state: str) -> str:
+        """Say what to do next when the state alone does not."""
+        if state == "waiting" and self.partner:
+            partner = html.escape(self.partner)
+            return (
+                f"<i>{partner} is not here yet. Open {partner}'s notebook in "
+                f"another tab, or ask {partner} to run it: this pane connects "
+                "by itself when they arrive.</i>"
+            )
+        if state == "offline" and self.states[1:]:
+            return "<i>Not on the server: run the cell that opened this pane again.</i>"
+        if state == "closed":
+            return "<i>This pane is closed; the pane opened last is the live one.</i>"
+        return ""
+
+    def _show_fingerprints(self) -> None:
+        own = self._own_fingerprint or "(no key yet)"
+        peer = self._peer_fingerprint or "(no peer yet)"
+        self.fingerprint.value = (
+            f"your fingerprint: <code>{html.escape(own)}</code><br>"
+            f"peer fingerprint: <code>{html.escape(peer)}</code>"
+        )
 
     def _add_line(self, sender: str, text: str) -> None:
-        self.lines.append((sender, text))
+        self.lines.append(Line(sender, text, time.time()))
         rows = []
-        for who, said in self.lines[-200:]:
-            style = "color:#cf222e" if who == "!" else ""
-            who, said = html.escape(who), html.escape(said)
+        for line in self.lines[-_MAX_SHOWN:]:
+            style = "color:#cf222e" if line.sender == "!" else ""
+            who, said = html.escape(line.sender), html.escape(line.text)
             rows.append(f'<div style="{style}"><b>{who}:</b> {said}</div>')
         self.transcript.value = "".join(rows)
 
@@ -158,15 +224,17 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
         stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
         self._log.append(f"{stamp} {event.kind}: {event.text}")
         del self._log[:-_MAX_LOG]
-        self.log.value = "<pre>" + html.escape("\n".join(self._log)) + "</pre>"
+        self.connection_log.value = (
+            "<pre>" + html.escape("\n".join(self._log)) + "</pre>"
+        )
 
     # Main-thread callbacks.
 
     def _on_input(self, change: dict[str, Any]) -> None:
         if change["new"]:
-            self._send(change["new"])
+            self._send_text(change["new"])
 
-    def _send(self, text: str) -> None:
+    def _send_text(self, text: str) -> None:
         if not text:
             return
         with self._lock:
@@ -175,9 +243,12 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
             self.handle(Event("error", "not connected: this pane has no chat client"))
             return
         future = self._submit(text)
-        future.add_done_callback(self._sent)
+        future.add_done_callback(self._after_send)
 
-    def _sent(self, future: Future[Any]) -> None:
-        exc = future.exception()
+    def _after_send(self, future: Future[Any]) -> None:
+        try:
+            exc = future.exception()
+        except CancelledError:
+            exc = CancelledError("the network thread stopped first")
         if exc is not None:
             self.handle(Event("error", f"not sent: {exc}"))

@@ -21,9 +21,7 @@ def main() -> int:
         os.geteuid() == 0
         and shutil.which("unshare") is not None
         and shutil.which("ip") is not None
-        and subprocess.call(
-            ["unshare", "-n", "true"], stderr=subprocess.DEVNULL
-        ) == 0
+        and subprocess.call(["unshare", "-n", "true"], stderr=subprocess.DEVNULL) == 0
     )
     if not isolated:
         print("running the tests without network isolation (not root)", flush=True)

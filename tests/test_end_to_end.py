@@ -9,8 +9,9 @@ import subprocess
 import sys
 from typing import Any
 
-from p2plab.demo import SCRIPT
 from p2plab_server.relay import SignalingServer
+
+from p2plab.demo import SCRIPT
 
 
 async def _run_pair() -> tuple[list[bytes], dict[str, list[dict[str, Any]]]]:
@@ -56,7 +57,7 @@ async def _run_pair() -> tuple[list[bytes], dict[str, list[dict[str, Any]]]]:
 
 
 def test_two_processes_exchange_sealed_messages() -> None:
-    """Alice and Bob in separate processes open and read each other's sealed messages."""
+    """Alice and Bob, in separate processes, open each other's sealed messages."""
     _frames, reports = asyncio.run(_run_pair())
     for role, partner in (("alice", "bob"), ("bob", "alice")):
         opened = [

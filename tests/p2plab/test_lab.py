@@ -1,0 +1,148 @@
+"""The notebook entry points: finding or starting a server, opening a chat."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+import p2plab.lab
+from p2plab import SignalingClosed, ensure_server, get_network, open_chat
+
+if TYPE_CHECKING:
+    from conftest import RunningServer
+
+STOP_GRACE = 5.0
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private P2PLAB_HOME, and no P2PLAB_SERVER from the outer environment."""
+    monkeypatch.setenv("P2PLAB_HOME", str(tmp_path))
+    monkeypatch.delenv("P2PLAB_SERVER", raising=False)
+    return tmp_path
+
+
+def free_url() -> str:
+    """Return a URL on 127.0.0.1 whose port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"ws://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def stop_by_pid(pid: int) -> None:
+    """Terminate the server with this process id and wait until it is gone."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE
+    while True:
+        try:
+            # The server is this process's child: reap it, or it stays a zombie.
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            return
+        assert time.monotonic() < deadline, f"server {pid} ignored SIGTERM"
+        time.sleep(0.05)
+
+
+def read_pid(home: Path) -> int:
+    """Return the process id that ensure_server wrote for the server it started."""
+    return int((home / "server.pid").read_text())
+
+
+async def test_ensure_server_finds_a_running_server(
+    server: RunningServer, home: Path
+) -> None:
+    """A server that already answers is used as it is, and nothing is started."""
+    assert await asyncio.to_thread(ensure_server, server.url) == "running"
+    assert not (home / "server.pid").exists()
+
+
+def test_ensure_server_starts_a_detached_server(home: Path) -> None:
+    """With no server on a local URL, one is started in its own session."""
+    url = free_url()
+    assert ensure_server(url) == "started"
+    pid = read_pid(home)
+    try:
+        assert os.getsid(pid) == pid, "the server should have a session of its own"
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists():
+            assert b"p2plab_server" in cmdline.read_bytes()
+        assert ensure_server(url) == "running"
+    finally:
+        stop_by_pid(pid)
+    assert not p2plab.lab._reachable("127.0.0.1", int(url.rsplit(":", 1)[1]))
+
+
+def test_ensure_server_twice_at_once_starts_one(home: Path) -> None:
+    """Two notebooks asking at the same moment share a single new server."""
+    url = free_url()
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(ensure_server, [url, url]))
+    pid = read_pid(home)
+    stop_by_pid(pid)
+
+    assert sorted(results) == ["running", "started"]
+    assert "cannot listen" not in (home / "server.log").read_text()
+
+
+def test_unreachable_remote_server_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
+    """A remote URL nobody answers raises SignalingClosed naming the URL."""
+    # The address is never contacted: the probe is replaced.
+    probed: list[tuple[str, int]] = []
+    monkeypatch.setattr(
+        p2plab.lab, "_reachable", lambda host, port: probed.append((host, port))
+    )
+    url = "ws://192.0.2.10:8765"  # TEST-NET-1, reserved for documentation
+
+    with pytest.raises(SignalingClosed) as caught:
+        ensure_server(url)
+
+    assert probed == [("192.0.2.10", 8765)]
+    assert url in str(caught.value)
+    assert "teacher" in str(caught.value)
+    assert not (home / "server.pid").exists()
+
+
+async def test_open_chat_twice_closes_the_first(server: RunningServer) -> None:
+    """Opening the same name again closes the first client and keeps the second."""
+    first = await asyncio.to_thread(open_chat, "carol", passphrase="pw", url=server.url)
+    second = await asyncio.to_thread(
+        open_chat, "carol", passphrase="pw", url=server.url
+    )
+    try:
+        assert first.client is not None and second.client is not None
+        assert first.client.state == "closed"
+        assert first.connection_state == "closed"
+        assert second.connection_state == "online"
+        assert second.client.signaling.connected
+        assert list(server.relay.online) == ["carol"]
+    finally:
+        assert second.client is not None
+        await asyncio.wrap_future(get_network().submit(second.client.close()))
+
+
+async def test_wrong_passphrase_keeps_the_open_chat(server: RunningServer) -> None:
+    """A wrong passphrase is refused before the open chat is touched."""
+    pane = await asyncio.to_thread(
+        open_chat, "dave", partner="erin", passphrase="right", url=server.url
+    )
+    try:
+        with pytest.raises(ValueError, match="wrong passphrase"):
+            await asyncio.to_thread(
+                open_chat, "dave", partner="erin", passphrase="wrong", url=server.url
+            )
+        assert pane.connection_state == "waiting"
+        assert "erin is not here yet" in pane.hint.value
+    finally:
+        assert pane.client is not None
+        await asyncio.wrap_future(get_network().submit(pane.client.close()))

@@ -1,0 +1,205 @@
+"""The chat pane: events from the network thread in, typed text out."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from p2plab import ChatClient, ChatPane, Event, Identity
+from p2plab.network import NetworkThread
+
+# No server listens here; these clients are never started.
+NOWHERE = "ws://127.0.0.1:9"
+TIMEOUT = 5.0
+
+
+class RecordingClient(ChatClient):
+    """A chat client whose ``send`` only records the text it was given."""
+
+    def __init__(self, identity: Identity) -> None:
+        super().__init__("alice", identity, NOWHERE, partner="bob")
+        self.sent: list[str] = []
+
+    async def send(self, text: str) -> Event:
+        self.sent.append(text)
+        return Event("message", "recorded", {"sender": self.name, "text": text})
+
+
+@pytest.fixture
+def network() -> Iterator[NetworkThread]:
+    """A network thread of the test's own, stopped and closed at teardown."""
+    thread = NetworkThread("test-pane-network")
+    yield thread
+    thread.stop()
+    thread.loop.close()
+
+
+def wait_for(predicate: object, what: str) -> None:
+    """Poll ``predicate()`` until it is true, for at most TIMEOUT seconds."""
+    deadline = time.monotonic() + TIMEOUT
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def in_thread(*events: Event, pane: ChatPane) -> None:
+    """Hand ``events`` to ``pane`` from another thread, as the network does."""
+    worker = threading.Thread(target=lambda: [pane.handle(e) for e in events])
+    worker.start()
+    worker.join(TIMEOUT)
+    assert not worker.is_alive()
+
+
+def test_events_from_another_thread_fill_the_pane() -> None:
+    """States, messages and errors sent from a thread show in the widgets."""
+    pane = ChatPane("alice", "bob")
+
+    in_thread(
+        Event("state", "bob is not here yet; waiting", {"state": "waiting"}),
+        Event("state", "chatting with bob", {"state": "connected"}),
+        Event("message", "opened #1", {"sender": "bob", "text": "hi <alice>"}),
+        Event("message", "sealed #1", {"sender": "alice", "text": "hi", "sent": True}),
+        Event("error", "a message failed authentication"),
+        Event("step", "data channel open"),
+        pane=pane,
+    )
+
+    assert [state for _, state, _ in pane.states] == ["offline", "waiting", "connected"]
+    assert pane.connection_state == "connected"
+    assert "<b>connected</b>" in pane.state.value
+    assert pane.transcript_text() == (
+        "bob: hi <alice>\nalice: hi\n!: a message failed authentication"
+    )
+    assert "hi &lt;alice&gt;" in pane.transcript.value
+    assert "data channel open" in pane.connection_log.value
+
+
+def test_lines_carry_their_arrival_time() -> None:
+    """Each transcript line records when it reached the pane."""
+    pane = ChatPane("bob", "alice")
+    before = time.time()
+
+    in_thread(Event("message", "opened", {"sender": "alice", "text": "hi"}), pane=pane)
+
+    (line,) = pane.lines
+    assert (line.sender, line.text) == ("alice", "hi")
+    assert before <= line.time <= time.time()
+
+
+def test_waiting_pane_says_what_to_do() -> None:
+    """While waiting, the pane says the partner is not there and that it connects."""
+    pane = ChatPane("alice", "bob")
+
+    pane.handle(Event("state", "bob is not here yet", {"state": "waiting"}))
+    hint = pane.hint.value
+    pane.handle(Event("state", "chatting with bob", {"state": "connected"}))
+
+    assert "bob is not here yet" in hint
+    assert "connects by itself" in hint
+    assert pane.hint.value == ""
+
+
+def test_fingerprints_are_shown(
+    alice_id: Identity, bob_id: Identity, network: NetworkThread
+) -> None:
+    """The pane shows our fingerprint at once and the peer's once it is known."""
+    pane = ChatPane("alice", "bob")
+    client = ChatClient("alice", alice_id, NOWHERE, partner="bob")
+    pane.attach(client, network.submit)
+
+    assert alice_id.fingerprint in pane.fingerprint.value
+    assert "(no peer yet)" in pane.fingerprint.value
+    client.peer_fingerprint = bob_id.fingerprint
+    in_thread(Event("step", "looked up bob's public key"), pane=pane)
+    assert bob_id.fingerprint in pane.fingerprint.value
+    assert pane.client is client
+
+
+def test_enter_in_the_box_sends_the_text(
+    alice_id: Identity, network: NetworkThread
+) -> None:
+    """A value synced from the browser is sent once, and the box is cleared."""
+    pane = ChatPane("alice", "bob")
+    client = RecordingClient(alice_id)
+    pane.attach(client, network.submit)
+
+    # This is what ipywidgets does with the browser's "update" message.
+    pane.input.set_state({"value": "hello bob"})
+    wait_for(lambda: client.sent, "the text to reach the client")
+    pane.send_button.click()  # the box is empty again: nothing more is sent
+
+    assert client.sent == ["hello bob"]
+    assert pane.input.value == ""
+    assert pane.lines == []
+
+
+def test_send_without_a_chat_shows_why(
+    alice_id: Identity, network: NetworkThread
+) -> None:
+    """Sending before a chat is open shows a red line saying why, not an exception."""
+    pane = ChatPane("alice", "bob")
+    pane.attach(ChatClient("alice", alice_id, NOWHERE, partner="bob"), network.submit)
+
+    pane.input.value = "too early"
+    wait_for(lambda: pane.lines, "the refusal")
+
+    assert pane.transcript_text() == "!: not sent: no open chat (offline)"
+
+
+def test_pane_without_client_refuses_to_send() -> None:
+    """A pane that has no client says so when something is typed."""
+    pane = ChatPane("alice")
+
+    pane.input.value = "anyone?"
+
+    assert pane.transcript_text().startswith("!: not connected")
+
+
+def test_two_writers_lose_no_lines() -> None:
+    """Two threads writing at once leave every line in the transcript."""
+    pane = ChatPane("alice", "bob")
+    count = 300
+
+    def write(sender: str) -> None:
+        for i in range(count):
+            pane.handle(Event("message", "", {"sender": sender, "text": str(i)}))
+
+    workers = [threading.Thread(target=write, args=(who,)) for who in ("bob", "eve")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(TIMEOUT)
+
+    assert len(pane.lines) == 2 * count
+    for who in ("bob", "eve"):
+        assert [line.text for line in pane.lines if line.sender == who] == [
+            str(i) for i in range(count)
+        ]
+
+
+def test_pane_never_prints(
+    capfd: pytest.CaptureFixture[str], alice_id: Identity, network: NetworkThread
+) -> None:
+    """Events, sends and refusals go into widgets, never to stdout or stderr."""
+    pane = ChatPane("alice", "bob")
+    pane.attach(ChatClient("alice", alice_id, NOWHERE, partner="bob"), network.submit)
+
+    in_thread(
+        Event("state", "waiting", {"state": "waiting"}),
+        Event("message", "", {"sender": "bob", "text": "hi"}),
+        Event("error", "refused"),
+        pane=pane,
+    )
+    pane.input.value = "not yet"
+    wait_for(lambda: len(pane.lines) == 3, "the refusal")
+
+    assert capfd.readouterr() == ("", "")
+
+
+def test_repr_names_the_chat_only() -> None:
+    """The text form of a pane is stable: no times, keys or states in it."""
+    assert repr(ChatPane("alice", "bob")) == "<ChatPane alice ↔ bob>"
+    assert repr(ChatPane("carol")) == "<ChatPane carol>"
