@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -35,16 +36,42 @@ def lab(argv: list[str]) -> int:
         help=f"signaling server URL (default {DEFAULT_URL})",
     )
     args, jupyter_args = parser.parse_known_args(argv)
-    print(
-        f"signaling server at {args.server}: {ensure_server(args.server)}", flush=True
-    )
+    status = ensure_server(args.server)
+    print(f"signaling server at {args.server}: {status}", flush=True)
     env = {**os.environ, "P2PLAB_SERVER": args.server}
     command = [sys.executable, "-m", "jupyter", "lab", str(_notebooks()), *jupyter_args]
     if os.name == "posix" and os.geteuid() == 0 and "--allow-root" not in command:
         # JupyterLab refuses to run as root unless told; lab machines and
         # containers often are root.
         command.append("--allow-root")
-    return subprocess.call(command, env=env)
+    jupyter = subprocess.Popen(command, env=env)
+
+    # SIGTERM to this command stops JupyterLab cleanly, then the server.
+    signal.signal(signal.SIGTERM, lambda *_: jupyter.terminate())
+    try:
+        while True:
+            try:
+                return jupyter.wait()
+            except KeyboardInterrupt:
+                # Ctrl-C reaches JupyterLab too: it asks for confirmation, and
+                # a second Ctrl-C stops it. Keep waiting for it to finish.
+                continue
+    finally:
+        if status == "started":
+            _stop_started_server()
+
+
+def _stop_started_server() -> None:
+    """Stop the server this command started, by the id ensure_server wrote."""
+    pid_file = Path(os.environ.get("P2PLAB_HOME") or Path.home() / ".p2plab")
+    pid_file = pid_file / "server.pid"
+    try:
+        pid = int(pid_file.read_text())
+        os.kill(pid, signal.SIGTERM)
+        pid_file.unlink()
+        print(f"stopped the signaling server (process {pid})", flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,110 @@
+"""The ``p2plab`` command: help, the demo dispatch, and ``p2plab lab``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from p2plab.cli import main
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def _gone(pid: int) -> bool:
+    """Wait up to 5 s for a process to be gone (or a zombie nobody reaped yet)."""
+    for _ in range(50):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split(") ")[1].startswith("Z"):
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    """``p2plab --help`` names demo, lab and server and exits 0."""
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "demo" in out and "lab" in out and "server" in out
+
+
+def test_unknown_command_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown command exits 2 with the usage line on stderr."""
+    assert main(["frobnicate"]) == 2
+    assert "unknown command 'frobnicate'" in capsys.readouterr().err
+
+
+def test_lab_starts_server_and_jupyterlab_then_stops_both(tmp_path: Path) -> None:
+    """``p2plab lab`` starts a server and JupyterLab, and SIGTERM stops them both."""
+    server_port, lab_port = _free_port(), _free_port()
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "P2PLAB_HOME": str(tmp_path / "p2plab"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+    }
+    command = [
+        sys.executable, "-m", "p2plab.cli", "lab",
+        "--server", f"ws://127.0.0.1:{server_port}",
+        "--no-browser", f"--port={lab_port}", "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.port_retries=0", "--IdentityProvider.token=test-token",
+    ]  # fmt: skip
+    log = (tmp_path / "lab.log").open("wb")
+    lab = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline and status is None:
+            try:
+                url = f"http://127.0.0.1:{lab_port}/api/status?token=test-token"
+                with urllib.request.urlopen(url, timeout=1) as reply:
+                    status = json.load(reply)
+            except OSError:
+                assert lab.poll() is None, (tmp_path / "lab.log").read_text()
+                time.sleep(0.2)
+        assert status is not None, "JupyterLab did not answer within 60 s"
+        assert _answers(server_port)
+        pid = int((tmp_path / "p2plab" / "server.pid").read_text())
+
+        lab.send_signal(signal.SIGTERM)
+        assert lab.wait(timeout=30) == 0 or lab.returncode == -signal.SIGTERM
+        for _ in range(100):
+            if not _answers(server_port) and not _answers(lab_port):
+                break
+            time.sleep(0.1)
+        assert not _answers(server_port), "the signaling server was left running"
+        assert not _answers(lab_port), "JupyterLab was left running"
+        assert not (tmp_path / "p2plab" / "server.pid").exists()
+        assert _gone(pid), f"the server process {pid} is still alive"
+    finally:
+        if lab.poll() is None:
+            lab.kill()
+            lab.wait()
+        log.close()
