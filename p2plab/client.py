@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from p2plab_server.protocol import DEFAULT_ROOM
+
 from .chat import ChatSession, Received, Sealed
 from .errors import ChatError, ClosedByUser, ConnectError, PeerGone, SignalingError
 from .ice import HostPolicy, policy_for_url
@@ -62,6 +64,8 @@ class ChatClient:
         name: The name to join the server as.
         identity: Our RSA key pair.
         url: The signaling server.
+        room: The room to join on the server; only users in the same room
+            can see and call each other.
         partner: The peer to chat with. If they are online when we join we
             call them; otherwise we wait for their call.
         ice_servers: STUN/TURN URLs; empty by default.
@@ -75,6 +79,7 @@ class ChatClient:
         identity: Identity,
         url: str,
         *,
+        room: str = DEFAULT_ROOM,
         partner: str | None = None,
         ice_servers: Sequence[str] = (),
         policy: HostPolicy | None = None,
@@ -83,6 +88,7 @@ class ChatClient:
         self.name = name
         self.identity = identity
         self.url = url
+        self.room = room
         self.partner = partner
         self.ice_servers = tuple(ice_servers)
         self.policy: HostPolicy = policy or policy_for_url(url)
@@ -96,7 +102,8 @@ class ChatClient:
         self.signaling = SignalingClient(
             url,
             name,
-            identity.public_b64,
+            identity,
+            room=room,
             on_message=self._on_signal,
             on_close=self._on_signaling_closed,
         )
@@ -121,9 +128,10 @@ class ChatClient:
             raise
         others = welcome.get("peers", [])
         self._step(
-            f"joined as {self.name}; public key published "
+            f"joined room {self.room} as {self.name}, signing the server's "
+            "challenge to prove we hold the private key; public key published "
             f"(fingerprint {self.identity.fingerprint[:19]}…); "
-            f"{len(others)} other user(s) online"
+            f"{len(others)} other user(s) in the room"
         )
         if self.partner is None:
             self._set_state("online", "joined; no partner named")

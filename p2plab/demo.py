@@ -53,7 +53,10 @@ class ServerLog:
         kind = msg.get("type", "?")
         self.counts[kind] = self.counts.get(kind, 0) + 1
         if kind == "join":
-            text = f"{msg['name']} joined and published a public key ({len(raw)} bytes)"
+            text = (
+                f"{msg['name']} joined room {msg['room']} and published a public "
+                f"key, with a signature of the server's challenge ({len(raw)} bytes)"
+            )
         elif kind == "lookup":
             text = f"someone looked up {msg['name']}'s public key"
         elif "to" in msg:
@@ -192,7 +195,8 @@ def _audit(out: TextIO, log: ServerLog, secrets: dict[str, Any]) -> bool:
     seen = b"\n".join(log.received)
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(log.counts.items()))
     _say(out, "audit", f"the server received {len(log.received)} frames: {summary}")
-    _say(out, "audit", f"{len(seen)} bytes in all: public keys, SDP and names")
+    what = "names, public keys, join signatures and SDP"
+    _say(out, "audit", f"{len(seen)} bytes in all: {what}")
 
     checks: list[tuple[str, bytes]] = []
     for role, lines in SCRIPT.items():

@@ -84,9 +84,29 @@ def _rsa_oaep_cases() -> list[Any]:
     return cases
 
 
+def _rsa_pss_cases() -> list[Any]:
+    """RSA-PSS SHA-256, MGF1-SHA-256, 32-byte salt cases, for 2048 and 3072 bits."""
+    cases: list[Any] = []
+    for bits in (2048, 3072):
+        name = f"rsa_pss_{bits}_sha256_mgf1_32_test.json"
+        data = _load(name)
+        if data is None:
+            cases += _missing(name)
+            continue
+        for group in data["testGroups"]:
+            key = group["publicKeyDer"]
+            for test in group["tests"]:
+                if test["result"] in ("valid", "invalid"):
+                    case = {**test, "publicKeyDer": key}
+                    cases.append(pytest.param(case, id=f"{bits}-tc{test['tcId']}"))
+    return cases
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Give one test per vector to tests that ask for a Wycheproof case."""
     if "aes_gcm_case" in metafunc.fixturenames:
         metafunc.parametrize("aes_gcm_case", _aes_gcm_cases())
     if "rsa_oaep_case" in metafunc.fixturenames:
         metafunc.parametrize("rsa_oaep_case", _rsa_oaep_cases())
+    if "rsa_pss_case" in metafunc.fixturenames:
+        metafunc.parametrize("rsa_pss_case", _rsa_pss_cases())

@@ -110,7 +110,8 @@ def test_demo_command_completes_and_passes_its_audit() -> None:
     out = result.stdout
     for step in (
         "made an RSA-3072 key pair",
-        "joined and published a public key",
+        "joined room lab and published a public key",
+        "with a signature of the server's challenge",
         "relayed an offer",
         "relayed an answer",
         "candidate",

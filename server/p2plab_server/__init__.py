@@ -4,13 +4,18 @@ It runs with the standard library and ``websockets`` only, so a teacher can
 deploy it on a small machine without Jupyter or aiortc::
 
     p2plab-server --host 0.0.0.0 --port 8765
+
+The protocol is written out in ``docs/protocol.md``: :mod:`.protocol` holds
+its messages, :mod:`.proof` the signed join, :mod:`.rsapss` the RSA-PSS check,
+:mod:`.directory` the SQLite directory and :mod:`.relay` the WebSocket server.
 """
 
 from .directory import Directory
-from .protocol import MAX_FRAME, PROTOCOL_VERSION, ProtocolError
+from .protocol import DEFAULT_ROOM, MAX_FRAME, PROTOCOL_VERSION, ProtocolError
 from .relay import SignalingServer, run
 
 __all__ = [
+    "DEFAULT_ROOM",
     "MAX_FRAME",
     "PROTOCOL_VERSION",
     "Directory",

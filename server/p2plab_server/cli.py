@@ -8,9 +8,11 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 import sys
 
-from .protocol import MAX_FRAME
+from .directory import default_path
+from .protocol import MAX_FRAME, PROTOCOL_VERSION
 from .relay import run
 
 __all__ = ["main"]
@@ -18,7 +20,11 @@ __all__ = ["main"]
 DESCRIPTION = """\
 Run the p2plab signaling server. It relays WebRTC set-up messages (offers,
 answers, ICE candidates) between named users and keeps a directory of their
-public keys. It never sees chat messages or session keys.
+public keys, room by room. It never sees chat messages or session keys.
+
+Every join is proven: the client signs the server's challenge with the private
+key of the public key it publishes. A name is bound to its key on first use,
+and the bindings are kept in a SQLite file, so a restart forgets nothing.
 
 For one laptop, the defaults are right: it listens on 127.0.0.1:8765.
 For a classroom, listen on all interfaces and give students this machine's
@@ -43,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=int(os.environ.get("P2PLAB_PORT", "8765")),
         help="TCP port, 0 for any free port (env P2PLAB_PORT; default 8765)",
+    )
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("P2PLAB_DB") or str(default_path()),
+        help="the directory of names and keys: a SQLite file, created if "
+        "missing, or :memory: to forget everything at exit (env P2PLAB_DB; "
+        "default $P2PLAB_HOME/server.sqlite3, else ~/.p2plab/server.sqlite3)",
     )
     parser.add_argument(
         "--log-level",
@@ -71,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
             host, port = sock.getsockname()[:2]
             # This line is read by the scripts that start the server.
             print(f"p2plab-server listening on ws://{host}:{port}", flush=True)
-        logging.info("frame limit %d bytes", MAX_FRAME)
+        logging.info(
+            "protocol %s; directory %s; frame limit %d bytes",
+            PROTOCOL_VERSION,
+            args.db,
+            MAX_FRAME,
+        )
 
     async def serve() -> None:
         stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -82,11 +100,18 @@ def main(argv: list[str] | None = None) -> int:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, request_stop)
-        await run(args.host, args.port, ready=ready, stop=stop)
+        await run(args.host, args.port, db=args.db, ready=ready, stop=stop)
 
     with contextlib.suppress(KeyboardInterrupt):
         try:
             asyncio.run(serve())
+        except sqlite3.Error as exc:
+            print(
+                f"p2plab-server: cannot open the directory {args.db}: {exc}; "
+                "choose another file with --db",
+                file=sys.stderr,
+            )
+            return 1
         except OSError as exc:
             print(
                 f"p2plab-server: cannot listen on {args.host}:{args.port}: {exc}",

@@ -6,31 +6,16 @@ server and the client both parse and build frames with it, and neither opens
 a socket here. A lesson can therefore call :func:`parse` on a frame it typed
 by hand and see exactly what the server would answer.
 
-Client to server:
-
-========== ================================ ===================================
-type       fields                           meaning
-========== ================================ ===================================
-join       name, key                        take a name; publish a public key
-lookup     name                             ask for the public key of a name
-offer      to, sdp                          relay an SDP offer
-answer     to, sdp                          relay an SDP answer
-candidate  to, candidate, sdpMid,           relay one ICE candidate
-           sdpMLineIndex
-bye        to                               tell a peer the call is over
-========== ================================ ===================================
-
-Server to client: ``welcome`` (name, peers), ``key`` (name, key, fingerprint),
-``joined`` (name, key, fingerprint), ``left`` (name), the relayed types above
-with ``from`` in place of ``to``, and ``error`` (code, message, and ``ref``:
-the type of the request that failed, when it could be read).
+The protocol is written out in ``docs/protocol.md``; a test reads that
+document's tables and checks them against :data:`REQUESTS`, :data:`MESSAGES`,
+:data:`ERRORS` and :data:`CLOSE_CODES`, both ways. The proof of identity on
+join (the signed challenge) is in :mod:`p2plab_server.proof`.
 
 Any request may carry an ``id`` (a string or an integer). The reply to it,
 including an error reply, carries the same ``id``, so a client can match
-answers to questions.
-
-The server sets ``from`` itself on every relayed message; a ``from`` sent by a
-client is refused, so no one can speak in another user's name.
+answers to questions. The server sets ``from`` itself on every relayed
+message; a ``from`` sent by a client is refused, so no one can speak in
+another user's name.
 """
 
 from __future__ import annotations
@@ -44,11 +29,19 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "CLOSE_CODES",
+    "CLOSE_REPLACED",
+    "DEFAULT_ROOM",
     "ERRORS",
     "MAX_FRAME",
+    "MESSAGES",
+    "NAME_PATTERN",
+    "OPTIONAL",
     "PROTOCOL_VERSION",
     "RELAYED",
+    "REQUESTS",
     "ProtocolError",
+    "decode_base64",
     "encode",
     "error",
     "fingerprint",
@@ -56,16 +49,72 @@ __all__ = [
     "parse_reply",
 ]
 
-#: Version of this protocol, sent in ``welcome``.
-PROTOCOL_VERSION = "1"
+#: Version of this protocol, sent in ``hello`` and ``welcome``. Version 2
+#: added the signed join (``hello``, ``challenge``, ``signature``) and rooms.
+PROTOCOL_VERSION = "2"
 
 #: Largest frame the server reads, in bytes. An SDP with a few dozen
 #: candidates is 2-4 KiB; the limit leaves ample room and keeps a single
 #: client from making the server buffer large messages.
 MAX_FRAME = 64 * 1024
 
+#: The room the lab joins when none is named.
+DEFAULT_ROOM = "lab"
+
+#: Names and rooms: 1-32 letters, digits, ``.``, ``_`` or ``-``, starting
+#: with a letter or digit.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+
 #: Request types the server forwards to another user without reading them.
 RELAYED = frozenset({"offer", "answer", "candidate", "bye"})
+
+_Types = type | tuple[type, ...]
+
+_SDP_FIELDS: dict[str, _Types] = {"sdp": str}
+_CANDIDATE_FIELDS: dict[str, _Types] = {
+    "candidate": str,
+    "sdpMid": (str, type(None)),
+    "sdpMLineIndex": (int, type(None)),
+}
+
+#: Client to server: each request type with its required fields and the JSON
+#: type each must have. Every request may also carry an ``id``.
+REQUESTS: dict[str, dict[str, _Types]] = {
+    "join": {
+        "room": str,
+        "name": str,
+        "key": str,
+        "challenge": str,
+        "signature": str,
+    },
+    "lookup": {"name": str},
+    "offer": {"to": str, **_SDP_FIELDS},
+    "answer": {"to": str, **_SDP_FIELDS},
+    "candidate": {"to": str, **_CANDIDATE_FIELDS},
+    "bye": {"to": str},
+}
+
+#: Server to client: each message type with the fields it always carries.
+MESSAGES: dict[str, tuple[str, ...]] = {
+    "hello": ("version", "challenge"),
+    "welcome": ("room", "name", "peers", "version"),
+    "key": ("name", "key", "fingerprint", "online"),
+    "joined": ("name", "key", "fingerprint"),
+    "left": ("name",),
+    "offer": ("from", "sdp"),
+    "answer": ("from", "sdp"),
+    "candidate": ("from", *_CANDIDATE_FIELDS),
+    "bye": ("from",),
+    "error": ("code", "message"),
+}
+
+#: Server to client: the fields a message carries only sometimes. ``id``
+#: answers a request's ``id``; ``ref`` names the type of the failed request.
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    "welcome": ("id",),
+    "key": ("id",),
+    "error": ("ref", "id"),
+}
 
 #: Every error code, with what it means. Codes are stable: clients and tests
 #: match on them, never on the message text.
@@ -77,31 +126,34 @@ ERRORS: dict[str, str] = {
     "too-large": "the frame is larger than the server accepts",
     "not-joined": "join before sending this",
     "already-joined": "this connection already has a name",
-    "name-taken": "the name is bound to another public key",
-    "unknown-peer": "no user of that name is connected",
+    "bad-key": "the key is not an RSA public key of 2048 to 4096 bits in SPKI DER",
+    "replayed": "the join answers a challenge that was not sent on this connection",
+    "bad-signature": "the signature does not verify with the key for this "
+    "connection's challenge, room and name",
+    "name-taken": "the name is bound to another public key in this room",
+    "unknown-peer": "no user of that name is in this room",
     "self": "a message cannot be sent to yourself",
 }
 
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
-
-# Required fields of each client request, with the JSON type each must have.
-_REQUESTS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "join": {"name": str, "key": str},
-    "lookup": {"name": str},
-    "offer": {"to": str, "sdp": str},
-    "answer": {"to": str, "sdp": str},
-    "candidate": {
-        "to": str,
-        "candidate": str,
-        "sdpMid": (str, type(None)),
-        "sdpMLineIndex": (int, type(None)),
-    },
-    "bye": {"to": str},
+#: WebSocket close codes the server uses, with what each means.
+CLOSE_CODES: dict[int, str] = {
+    1000: "normal closure: the client closed the connection",
+    1001: "going away: the server is shutting down",
+    1009: "message too big: a frame over the hard limit (16 x MAX_FRAME)",
+    4001: "replaced: the same name joined the room again on a newer connection",
 }
 
-# Fields the server may read in a request; anything else is refused so that a
-# client cannot smuggle a forged ``from`` or an unbounded blob past the server.
+#: Close code sent to a connection whose name was taken over by a newer
+#: connection that proved it holds the same key.
+CLOSE_REPLACED = 4001
+
+# Fields the server may read in a request besides the required ones;
+# anything else is refused so that a client cannot smuggle a forged ``from``
+# or an unbounded blob past the server.
 _ALLOWED_EXTRA = {"type", "id"}
+
+# Fields whose value is binary data in standard base64.
+_BASE64_FIELDS = ("key", "challenge", "signature")
 
 
 @dataclass
@@ -198,24 +250,43 @@ def parse(frame: str | bytes) -> dict[str, Any]:
     ):
         raise ProtocolError("bad-field", "'id' must be a string or an integer")
     kind = msg.get("type")
-    fields = _REQUESTS.get(kind) if isinstance(kind, str) else None
+    fields = REQUESTS.get(kind) if isinstance(kind, str) else None
     if fields is None:
         raise ProtocolError(
             "bad-type",
-            f"unknown type {kind!r}; expected one of {sorted(_REQUESTS)}",
+            f"unknown type {kind!r}; expected one of {sorted(REQUESTS)}",
             id=msg_id,
         )
     assert isinstance(kind, str)
+    _check_fields(kind, fields, msg)
+    _check_values(kind, msg)
+    return msg
 
+
+def _check_fields(kind: str, fields: dict[str, _Types], msg: dict[str, Any]) -> None:
+    """Check that the request has exactly its fields, each of the right JSON type."""
     for name, expected in fields.items():
         if name not in msg:
+            hint = ""
+            if kind == "join":
+                # The likeliest cause is a client written for protocol 1.
+                hint = (
+                    f" (protocol {PROTOCOL_VERSION}: sign the challenge from the "
+                    "server's hello; see docs/protocol.md)"
+                )
             raise ProtocolError(
-                "missing-field", f"{kind} needs the field {name!r}", kind, msg_id
+                "missing-field",
+                f"{kind} needs the field {name!r}{hint}",
+                kind,
+                msg.get("id"),
             )
         value = msg[name]
         if isinstance(value, bool) or not isinstance(value, expected):
             raise ProtocolError(
-                "bad-field", f"{kind}: {name!r} has the wrong type", kind, msg_id
+                "bad-field",
+                f"{kind}: {name!r} has the wrong type",
+                kind,
+                msg.get("id"),
             )
     extra = set(msg) - set(fields) - _ALLOWED_EXTRA
     if extra:
@@ -223,15 +294,13 @@ def parse(frame: str | bytes) -> dict[str, Any]:
             "bad-field",
             f"{kind} does not take the field(s) {sorted(extra)}",
             kind,
-            msg_id,
+            msg.get("id"),
         )
-    _check_values(kind, msg)
-    return msg
 
 
 def _check_values(kind: str, msg: dict[str, Any]) -> None:
     """Check the values that the JSON types alone do not constrain."""
-    for field in ("name", "to"):
+    for field in ("room", "name", "to"):
         value = msg.get(field)
         if value is not None and not NAME_PATTERN.fullmatch(value):
             raise ProtocolError(
@@ -241,18 +310,30 @@ def _check_values(kind: str, msg: dict[str, Any]) -> None:
                 kind,
                 msg.get("id"),
             )
-    if kind == "join":
-        try:
-            der = base64.b64decode(msg["key"], validate=True)
-        except (binascii.Error, ValueError):
-            der = b""
-        if not der or der[0] != 0x30:
+    for field in _BASE64_FIELDS:
+        if field in msg and decode_base64(msg[field]) is None:
             raise ProtocolError(
                 "bad-field",
-                "key must be a public key in SPKI DER, standard base64",
+                f"{field} must be standard base64 (A-Z, a-z, 0-9, '+', '/', "
+                "with '=' padding)",
                 kind,
                 msg.get("id"),
             )
+
+
+def decode_base64(text: str) -> bytes | None:
+    """Decode standard base64 in its one canonical form; None if it is not.
+
+    The canonical form is the one :func:`base64.b64encode` writes. Refusing
+    every other spelling keeps one key from being stored under two strings.
+    """
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not data or base64.b64encode(data).decode("ascii") != text:
+        return None
+    return data
 
 
 def fingerprint(key: str) -> str:

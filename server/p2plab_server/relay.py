@@ -1,24 +1,34 @@
-"""The signaling server: a WebSocket relay between named users.
+"""The signaling server: a WebSocket relay between named users, room by room.
 
-It is a postman. It knows who is connected under which name and which public
-key each name published; it forwards offers, answers, candidates and byes to
-the named recipient, writing the sender's name on each; it announces joins and
-leaves. It never learns a session key and never sees a chat message, because
-those travel on the peer-to-peer data channel, not through here.
+It is a postman. It knows who is connected under which name in which room and
+which public key each name published; it forwards offers, answers, candidates
+and byes to the named recipient in the sender's room, writing the sender's
+name on each; it announces joins and leaves to the room. It never learns a
+session key and never sees a chat message, because those travel on the
+peer-to-peer data channel, not through here.
+
+Every connection starts with ``hello`` and a fresh challenge; a ``join`` must
+sign it (see :mod:`p2plab_server.proof`). The protocol is written out in
+``docs/protocol.md``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
-from .directory import Directory
+from .directory import MEMORY, Directory
+from .proof import check_join, new_challenge
 from .protocol import (
+    CLOSE_REPLACED,
+    DEFAULT_ROOM,
     MAX_FRAME,
     PROTOCOL_VERSION,
     RELAYED,
@@ -28,7 +38,7 @@ from .protocol import (
     parse,
 )
 
-__all__ = ["FrameObserver", "SignalingServer"]
+__all__ = ["CLOSE_REPLACED", "FrameObserver", "SignalingServer", "run"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,19 +57,28 @@ FrameObserver = Callable[[int, str, str | bytes], None]
 # code 1009 before it is buffered.
 HARD_FRAME_LIMIT = 16 * MAX_FRAME
 
-# Close code sent to a connection whose name was taken over by a new
-# connection presenting the same public key.
-CLOSE_REPLACED = 4001
+
+@dataclass
+class _Client:
+    """One connection: its challenge, and its room and name once joined."""
+
+    ws: ServerConnection
+    challenge: str
+    room: str | None = None
+    name: str | None = None
 
 
 class SignalingServer:
-    """Relay signaling messages between named users.
+    """Relay signaling messages between named users, room by room.
 
     Args:
         directory: Where names are bound to public keys. A fresh in-memory
             directory when omitted.
         observer: Called with every frame read or written; used by the demo,
             the tests and the "what the server saw" lesson.
+
+    Attributes:
+        rooms: For each room with someone in it, the connections by name.
 
     Use :meth:`serve` to listen on a socket::
 
@@ -74,9 +93,15 @@ class SignalingServer:
         *,
         observer: FrameObserver | None = None,
     ) -> None:
-        self.directory = directory if directory is not None else Directory()
+        self.directory = directory if directory is not None else Directory(MEMORY)
         self.observer = observer
-        self.online: dict[str, ServerConnection] = {}
+        self.rooms: dict[str, dict[str, ServerConnection]] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+
+    @property
+    def online(self) -> dict[str, ServerConnection]:
+        """The connections in the default room, by name (a one-room lab's view)."""
+        return self.rooms.get(DEFAULT_ROOM, {})
 
     def serve(self, host: str = "127.0.0.1", port: int = 8765) -> Server:
         """Return the websockets ``serve`` context manager for this relay.
@@ -96,137 +121,176 @@ class SignalingServer:
     async def handle(self, ws: ServerConnection) -> None:
         """Serve one client connection until it closes.
 
-        Bad requests are answered with an ``error`` and the loop goes on:
-        one client's mistake never ends its connection or touches anyone else.
+        The connection gets ``hello`` with its challenge first. Bad requests
+        are answered with an ``error`` and the loop goes on: one client's
+        mistake never ends its connection or touches anyone else.
         """
-        name: str | None = None
+        client = _Client(ws, new_challenge())
         try:
+            hello = {
+                "type": "hello",
+                "version": PROTOCOL_VERSION,
+                "challenge": client.challenge,
+            }
+            await self._send(ws, hello)
             async for frame in ws:
                 self._observe(ws, "<", frame)
                 try:
-                    msg = parse(frame)
-                    name = await self._dispatch(ws, name, msg)
+                    await self._dispatch(client, parse(frame))
                 except ProtocolError as exc:
-                    logger.debug("= %s refused: %s", name or ws.id, exc.code)
+                    logger.debug("= %s refused: %s", client.name or ws.id, exc.code)
                     await self._send(ws, exc.reply())
         except ConnectionClosed:
             pass
         finally:
-            if name is not None and self.online.get(name) is ws:
-                del self.online[name]
-                logger.info("%s left (%d online)", name, len(self.online))
-                self._broadcast({"type": "left", "name": name})
+            self._leave(client)
 
-    async def _dispatch(
-        self, ws: ServerConnection, name: str | None, msg: dict[str, Any]
-    ) -> str | None:
-        """Act on one valid request; return the connection's name afterwards."""
+    async def _dispatch(self, client: _Client, msg: dict[str, Any]) -> None:
+        """Act on one valid request."""
         kind = msg["type"]
         if kind == "join":
-            if name is not None:
+            if client.name is not None:
                 raise ProtocolError(
                     "already-joined",
-                    f"this connection is already {name!r}",
+                    f"this connection is already {client.name!r} in room "
+                    f"{client.room!r}",
                     kind,
                     msg.get("id"),
                 )
-            return await self._join(ws, msg)
-        if name is None:
+            await self._join(client, msg)
+            return
+        if client.name is None or client.room is None:
             raise ProtocolError(
                 "not-joined", f"send join before {kind}", kind, msg.get("id")
             )
         if kind == "lookup":
-            await self._lookup(ws, msg)
+            await self._lookup(client.ws, client.room, msg)
         elif kind in RELAYED:
-            await self._relay(name, msg)
-        return name
+            await self._relay(client.room, client.name, msg)
 
-    async def _join(self, ws: ServerConnection, msg: dict[str, Any]) -> str:
+    async def _join(self, client: _Client, msg: dict[str, Any]) -> None:
+        room: str = msg["room"]
         name: str = msg["name"]
         key: str = msg["key"]
-        if not self.directory.bind(name, key):
-            logger.info("refused join as %s: name bound to another key", name)
-            raise ProtocolError(
-                "name-taken",
-                f"the name {name!r} is bound to another public key; pick another "
-                "name, or use the key you joined with before",
-                "join",
-                msg.get("id"),
-            )
+        try:
+            check_join(msg, client.challenge)
+            if not self.directory.bind(room, name, key):
+                raise ProtocolError(
+                    "name-taken",
+                    f"the name {name!r} is bound to another public key in room "
+                    f"{room!r}; pick another name, or use the key you joined "
+                    "with before",
+                    "join",
+                    msg.get("id"),
+                )
+        except ProtocolError as exc:
+            logger.info("refused join as %s in %s: %s", name, room, exc.code)
+            raise
 
-        # The same key again while an old connection still holds the name: the
-        # user came back (a restarted kernel, a dropped network). The newer
-        # connection wins, and the old one is told why it was closed.
-        previous = self.online.pop(name, None)
-        if previous is not None:
-            logger.info("%s rejoined; closing the previous connection", name)
-            await previous.close(CLOSE_REPLACED, "replaced by a newer connection")
-
-        peers = sorted(self.online)
-        self.online[name] = ws
-        logger.info("%s joined (%d online)", name, len(self.online))
+        peers = self._admit(client, room, name)
         welcome: dict[str, Any] = {
             "type": "welcome",
+            "room": room,
             "name": name,
             "peers": peers,
             "version": PROTOCOL_VERSION,
         }
         if "id" in msg:
             welcome["id"] = msg["id"]
-        await self._send(ws, welcome)
-        others = [conn for peer, conn in self.online.items() if peer != name]
-        self._broadcast(
-            {
-                "type": "joined",
-                "name": name,
-                "key": key,
-                "fingerprint": fingerprint(key),
-            },
-            others,
-        )
-        return name
+        await self._send(client.ws, welcome)
+        joined = {
+            "type": "joined",
+            "name": name,
+            "key": key,
+            "fingerprint": fingerprint(key),
+        }
+        others = [ws for peer, ws in self.rooms[room].items() if peer != name]
+        self._broadcast(joined, others)
 
-    async def _lookup(self, ws: ServerConnection, msg: dict[str, Any]) -> None:
-        key = self.directory.get(msg["name"])
+    def _admit(self, client: _Client, room: str, name: str) -> list[str]:
+        """Give ``client`` the name in the room; return the others there, sorted."""
+        # The same key again while an old connection still holds the name:
+        # the user came back (a restarted kernel, a dropped network), and the
+        # signature proves it is them. The newer connection takes the name at
+        # once; the old one is closed in the background, because a connection
+        # that dropped silently would hold up this join until its close
+        # handshake timed out.
+        members = self.rooms.setdefault(room, {})
+        previous = members.get(name)
+        members[name] = client.ws
+        client.room, client.name = room, name
+        if previous is not None:
+            logger.info("%s rejoined %s; closing the previous connection", name, room)
+            self._close_replaced(previous)
+        logger.info("%s joined %s (%d online)", name, room, len(members))
+        return sorted(peer for peer in members if peer != name)
+
+    def _close_replaced(self, ws: ServerConnection) -> None:
+        task = asyncio.create_task(
+            ws.close(CLOSE_REPLACED, "replaced by a newer connection")
+        )
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def _leave(self, client: _Client) -> None:
+        """Forget a connection that ended; tell its room if it still held a name."""
+        room, name = client.room, client.name
+        if room is None or name is None:
+            return
+        members = self.rooms.get(room, {})
+        if members.get(name) is not client.ws:
+            return  # replaced by a newer connection: no one left
+        del members[name]
+        if not members:
+            del self.rooms[room]
+        logger.info("%s left %s (%d online)", name, room, len(members))
+        self._broadcast({"type": "left", "name": name}, list(members.values()))
+
+    async def _lookup(
+        self, ws: ServerConnection, room: str, msg: dict[str, Any]
+    ) -> None:
+        name = msg["name"]
+        key = self.directory.get(room, name)
         if key is None:
             raise ProtocolError(
                 "unknown-peer",
-                f"no user called {msg['name']!r} has published a key",
+                f"no user called {name!r} has published a key in room {room!r}",
                 "lookup",
                 msg.get("id"),
             )
         reply: dict[str, Any] = {
             "type": "key",
-            "name": msg["name"],
+            "name": name,
             "key": key,
             "fingerprint": fingerprint(key),
-            "online": msg["name"] in self.online,
+            "online": name in self.rooms.get(room, {}),
         }
         if "id" in msg:
             reply["id"] = msg["id"]
         await self._send(ws, reply)
 
-    async def _relay(self, sender: str, msg: dict[str, Any]) -> None:
+    async def _relay(self, room: str, sender: str, msg: dict[str, Any]) -> None:
         kind, recipient = msg["type"], msg["to"]
         if recipient == sender:
             raise ProtocolError(
                 "self", "a message cannot be sent to yourself", kind, msg.get("id")
             )
-        target = self.online.get(recipient)
+        target = self.rooms.get(room, {}).get(recipient)
         if target is None:
             raise ProtocolError(
                 "unknown-peer",
-                f"{recipient!r} is not connected; the {kind} was not delivered",
+                f"{recipient!r} is not connected in room {room!r}; the {kind} was "
+                "not delivered",
                 kind,
                 msg.get("id"),
             )
         out = {k: v for k, v in msg.items() if k not in ("to", "id")}
         out["from"] = sender
-        logger.debug("> %s %s to %s", sender, kind, recipient)
+        logger.debug("> %s %s to %s in %s", sender, kind, recipient, room)
         try:
             await self._send(target, out)
         except ConnectionClosed:
-            # The recipient is going away; its "left" is on its way to everyone.
+            # The recipient is going away; its "left" is on its way to the room.
             raise ProtocolError(
                 "unknown-peer",
                 f"{recipient!r} disconnected; the {kind} was not delivered",
@@ -239,13 +303,8 @@ class SignalingServer:
         self._observe(ws, ">", frame)
         await ws.send(frame)
 
-    def _broadcast(
-        self,
-        msg: dict[str, Any],
-        connections: list[ServerConnection] | None = None,
-    ) -> None:
+    def _broadcast(self, msg: dict[str, Any], targets: list[ServerConnection]) -> None:
         frame = encode(msg)
-        targets = list(self.online.values()) if connections is None else connections
         for ws in targets:
             self._observe(ws, ">", frame)
         broadcast(targets, frame)
@@ -261,6 +320,7 @@ async def run(
     host: str = "127.0.0.1",
     port: int = 8765,
     *,
+    db: str | os.PathLike[str] = MEMORY,
     ready: Callable[[Server], None] | None = None,
     stop: asyncio.Future[None] | None = None,
 ) -> None:
@@ -269,15 +329,21 @@ async def run(
     Args:
         host: Address to listen on. ``0.0.0.0`` serves a classroom LAN.
         port: TCP port; 0 picks a free one.
+        db: The directory's SQLite file, or ``":memory:"``.
         ready: Called with the listening server once it accepts connections.
         stop: A future; the server shuts down when it completes. Cancelling
             the coroutine also shuts the server down.
+
+    Raises:
+        OSError: If the address cannot be listened on.
+        sqlite3.Error: If the directory file cannot be opened.
     """
-    relay = SignalingServer()
-    async with relay.serve(host, port) as ws_server:
-        if ready is not None:
-            ready(ws_server)
-        if stop is None:
-            await ws_server.serve_forever()
-        else:
-            await stop
+    with Directory(db) as directory:
+        relay = SignalingServer(directory)
+        async with relay.serve(host, port) as ws_server:
+            if ready is not None:
+                ready(ws_server)
+            if stop is None:
+                await ws_server.serve_forever()
+            else:
+                await stop

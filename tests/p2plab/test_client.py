@@ -114,6 +114,31 @@ async def test_the_first_waits_and_the_second_calls(
     assert_nothing_crashed(alice, bob)
 
 
+async def test_partners_in_one_room_connect(
+    make_client: MakeClient, alice_id: Identity, bob_id: Identity
+) -> None:
+    """Alice and Bob in a room of their own chat as in the default room."""
+    alice, bob = await chat_pair(make_client, alice_id, bob_id, room="pair7")
+    assert alice.room == bob.room == alice.signaling.room == "pair7"
+    assert alice.state == bob.state == "connected"
+    assert any("joined room pair7 as alice" in e.text for e in of_kind(alice, "step"))
+
+
+async def test_partners_in_different_rooms_never_meet(
+    make_client: MakeClient, alice_id: Identity, bob_id: Identity
+) -> None:
+    """Alice and Bob in two rooms both wait; neither is told of the other."""
+    alice = make_client("alice", alice_id, partner="bob", room="one")
+    bob = make_client("bob", bob_id, partner="alice", room="two")
+    await alice.start()
+    await bob.start()
+    assert alice.state == bob.state == "waiting"
+    with pytest.raises(ConnectError):
+        await bob.wait_ready(0.3)
+    assert alice.peer is None and bob.peer is None
+    assert not any("bob joined" in e.text for e in of_kind(alice, "step"))
+
+
 async def test_the_chat_uses_loopback_candidates_and_no_ice_server(
     make_client: MakeClient, alice_id: Identity, bob_id: Identity
 ) -> None:
@@ -270,8 +295,8 @@ async def test_a_swapped_public_key_surfaces_as_an_error_event(
     class SwappingDirectory(Directory):
         """A malicious directory that answers lookups for bob with Eve's key."""
 
-        def get(self, name: str) -> str | None:
-            return eve_id.public_b64 if name == "bob" else super().get(name)
+        def get(self, room: str, name: str) -> str | None:
+            return eve_id.public_b64 if name == "bob" else super().get(room, name)
 
     relay = SignalingServer(SwappingDirectory())
     async with contextlib.AsyncExitStack() as stack:

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from p2plab_server import SignalingServer
+from p2plab_server.proof import signed_message
 from p2plab_server.protocol import PROTOCOL_VERSION, encode, fingerprint
+from p2plab_server.rsapss import load_spki, verify
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from p2plab import SignalingClient, SignalingClosed, SignalingError
 from p2plab.identity import Identity
+from p2plab.signaling import sign_join
 
 if TYPE_CHECKING:
     from conftest import RunningServer
@@ -22,6 +29,7 @@ if TYPE_CHECKING:
 Until = Callable[..., Awaitable[None]]
 
 OFFER_SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"
+CHALLENGE = base64.b64encode(bytes(range(32))).decode("ascii")
 
 
 class Recorder:
@@ -36,7 +44,7 @@ class Recorder:
         return [m for m in self.messages if m["type"] == kind]
 
 
-Clients = Callable[[str, Identity], tuple[SignalingClient, Recorder]]
+Clients = Callable[..., tuple[SignalingClient, Recorder]]
 
 
 @pytest.fixture
@@ -44,12 +52,15 @@ async def clients(server: RunningServer) -> AsyncIterator[Clients]:
     """Return a factory of clients for the test server; all close at teardown."""
     made: list[SignalingClient] = []
 
-    def make(name: str, identity: Identity) -> tuple[SignalingClient, Recorder]:
+    def make(
+        name: str, identity: Identity, room: str = "lab"
+    ) -> tuple[SignalingClient, Recorder]:
         record = Recorder()
         client = SignalingClient(
             server.url,
             name,
-            identity.public_b64,
+            identity,
+            room=room,
             on_message=record.messages.append,
             on_close=record.closes.append,
         )
@@ -134,6 +145,136 @@ async def test_rejoining_with_the_same_key_replaces_the_old_connection(
     assert "4001" in first_record.closes[0]
     assert not first.connected
     assert second.connected
+
+
+# Proving the key.
+
+
+async def test_the_join_signs_this_connections_challenge(
+    clients: Clients, alice_id: Identity
+) -> None:
+    """The join echoes the hello's challenge, signed with RSA-PSS by our key."""
+    alice, _ = clients("alice", alice_id)
+    await alice.connect()
+    hello, join = (frame.message for frame in alice.frames[:2])
+    assert (hello["type"], join["type"]) == ("hello", "join")
+    assert join["challenge"] == hello["challenge"]
+    assert (join["room"], join["name"], join["key"]) == (
+        "lab",
+        "alice",
+        alice_id.public_b64,
+    )
+    signed = signed_message(base64.b64decode(hello["challenge"]), "lab", "alice")
+    alice_id.public_key.verify(
+        base64.b64decode(join["signature"]),
+        signed,
+        padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+        hashes.SHA256(),
+    )
+
+
+def test_sign_join_signs_what_the_server_checks(alice_id: Identity) -> None:
+    """sign_join's signature passes the server's own standard-library check."""
+    signature = sign_join(alice_id, CHALLENGE, "room1", "alice")
+    key = load_spki(base64.b64decode(alice_id.public_b64))
+    message = signed_message(base64.b64decode(CHALLENGE), "room1", "alice")
+    assert verify(key, message, base64.b64decode(signature))
+    assert not verify(key, message + b"x", base64.b64decode(signature))
+
+
+@pytest.mark.parametrize("challenge", ["not base64", "AAAA"], ids=["text", "short"])
+def test_sign_join_refuses_a_challenge_it_cannot_use(
+    alice_id: Identity, challenge: str
+) -> None:
+    """A challenge that is not 32 bytes of canonical base64 raises ValueError."""
+    with pytest.raises(ValueError, match="challenge"):
+        sign_join(alice_id, challenge, "lab", "alice")
+
+
+async def fake_server(greeting: str | None, stack: contextlib.AsyncExitStack) -> str:
+    """Start a server that sends ``greeting`` (if any), then reads and waits."""
+
+    async def handler(ws: ServerConnection) -> None:
+        if greeting is not None:
+            await ws.send(greeting)
+        with contextlib.suppress(ConnectionClosed):
+            async for _frame in ws:
+                pass
+
+    fake = await stack.enter_async_context(serve(handler, "127.0.0.1", 0))
+    return f"ws://127.0.0.1:{fake.sockets[0].getsockname()[1]}"
+
+
+@pytest.mark.parametrize(
+    ("greeting", "words"),
+    [
+        (None, "sent no hello within 0.3 s.*protocol 2"),
+        ('{"type":"hello","version":"9"}', "protocol '9', without a usable challenge"),
+        ('{"type":"hello","challenge":"AAAA"}', "without a usable challenge"),
+    ],
+    ids=["no-hello", "no-challenge", "short-challenge"],
+)
+async def test_a_server_without_a_usable_hello_is_refused(
+    alice_id: Identity, greeting: str | None, words: str
+) -> None:
+    """A server that sends no hello, or one without a challenge, fails the connect."""
+    async with contextlib.AsyncExitStack() as stack:
+        url = await fake_server(greeting, stack)
+        client = SignalingClient(url, "alice", alice_id)
+        with pytest.raises(SignalingClosed, match=words):
+            await client.connect(timeout=0.3)
+        assert not client.connected
+        assert not any(f.message["type"] == "join" for f in client.frames)
+
+
+async def test_a_server_that_closes_before_its_hello_fails_the_connect(
+    alice_id: Identity,
+) -> None:
+    """A server that hangs up at once makes connect raise SignalingClosed."""
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.close()
+
+    async with serve(handler, "127.0.0.1", 0) as fake:
+        url = f"ws://127.0.0.1:{fake.sockets[0].getsockname()[1]}"
+        client = SignalingClient(url, "alice", alice_id)
+        with pytest.raises(SignalingClosed, match="closed"):
+            await client.connect(timeout=5)
+        assert not client.connected
+
+
+# Rooms.
+
+
+async def test_users_in_other_rooms_are_invisible(
+    clients: Clients, alice_id: Identity, bob_id: Identity, until: Until
+) -> None:
+    """Two rooms share no peers, no joins, no lookups and no relays."""
+    alice, alice_record = clients("alice", alice_id, "one")
+    bob, bob_record = clients("bob", bob_id, "two")
+    await alice.connect()
+    welcome = await bob.connect()
+    assert (welcome["room"], welcome["peers"]) == ("two", [])
+    with pytest.raises(SignalingError) as info:
+        await bob.lookup("alice")
+    assert info.value.code == "unknown-peer"
+    await bob.relay("offer", "alice", sdp=OFFER_SDP)
+    await until(lambda: bob_record.of_type("error"), what="the relay error")
+    assert bob_record.of_type("error")[0]["code"] == "unknown-peer"
+    assert alice.peers == set()
+    assert alice_record.messages == []
+
+
+async def test_the_same_name_may_join_two_rooms_with_two_keys(
+    clients: Clients, alice_id: Identity, eve_id: Identity
+) -> None:
+    """Alice in one room and another alice in another room are both welcome."""
+    first, _ = clients("alice", alice_id, "one")
+    second, _ = clients("alice", eve_id, "two")
+    await first.connect()
+    await second.connect()
+    assert first.connected and second.connected
+    assert (first.room, second.room) == ("one", "two")
 
 
 # Requests.
@@ -237,22 +378,29 @@ async def test_frames_are_recorded_with_direction_and_size(
     await until(lambda: bob_record.of_type("offer"), what="the offer")
 
     sent = [(f.direction, f.message["type"]) for f in alice.frames]
-    assert sent[:3] == [(">", "join"), ("<", "welcome"), ("<", "joined")]
-    assert sent[3:] == [(">", "offer")]
+    assert sent[:4] == [
+        ("<", "hello"),
+        (">", "join"),
+        ("<", "welcome"),
+        ("<", "joined"),
+    ]
+    assert sent[4:] == [(">", "offer")]
     assert [(f.direction, f.message["type"]) for f in bob.frames] == [
+        ("<", "hello"),
         (">", "join"),
         ("<", "welcome"),
         ("<", "offer"),
     ]
     for frame in alice.frames + bob.frames:
         assert frame.size == len(encode(frame.message).encode("utf-8"))
-    assert alice.frames[0].size > len(alice_id.public_b64)
+    assert alice.frames[1].size > len(alice_id.public_b64)
 
 
 async def test_frames_that_are_not_json_are_ignored(alice_id: Identity) -> None:
     """A server frame that is not a JSON object is dropped, not recorded or raised."""
 
     async def handler(ws: ServerConnection) -> None:
+        await ws.send(encode({"type": "hello", "version": "2", "challenge": CHALLENGE}))
         request = json.loads(await ws.recv())
         await ws.send("this is not json")
         await ws.send(json.dumps({"no": "type"}))
@@ -262,13 +410,13 @@ async def test_frames_that_are_not_json_are_ignored(alice_id: Identity) -> None:
 
     async with serve(handler, "127.0.0.1", 0) as fake:
         port = fake.sockets[0].getsockname()[1]
-        client = SignalingClient(f"ws://127.0.0.1:{port}", "alice", alice_id.public_b64)
+        client = SignalingClient(f"ws://127.0.0.1:{port}", "alice", alice_id)
         try:
             welcome = await client.connect(timeout=5)
         finally:
             await client.close()
     assert welcome["type"] == "welcome"
-    assert [f.message["type"] for f in client.frames] == ["join", "welcome"]
+    assert [f.message["type"] for f in client.frames] == ["hello", "join", "welcome"]
 
 
 # Losing the server.
@@ -279,7 +427,7 @@ async def test_an_unreachable_server_raises_signaling_closed_quickly(
 ) -> None:
     """Connecting to a closed port on 127.0.0.1 raises SignalingClosed at once."""
     url = f"ws://127.0.0.1:{closed_port}"
-    client = SignalingClient(url, "alice", alice_id.public_b64)
+    client = SignalingClient(url, "alice", alice_id)
     loop = asyncio.get_running_loop()
     start = loop.time()
     with pytest.raises(SignalingClosed, match="cannot reach the signaling server"):
@@ -293,7 +441,7 @@ async def test_send_before_connect_raises_signaling_closed(
 ) -> None:
     """Sending before connecting raises SignalingClosed, not an AttributeError."""
     url = f"ws://127.0.0.1:{closed_port}"
-    client = SignalingClient(url, "alice", alice_id.public_b64)
+    client = SignalingClient(url, "alice", alice_id)
     with pytest.raises(SignalingClosed, match="not connected"):
         await client.send({"type": "lookup", "name": "bob"})
 
@@ -308,10 +456,8 @@ async def test_server_shutdown_calls_on_close_and_fails_pending_requests(
             SignalingServer().serve("127.0.0.1", 0)
         )
         url = f"ws://127.0.0.1:{ws_server.sockets[0].getsockname()[1]}"
-        alice = SignalingClient(
-            url, "alice", alice_id.public_b64, on_close=record.closes.append
-        )
-        bob = SignalingClient(url, "bob", bob_id.public_b64)
+        alice = SignalingClient(url, "alice", alice_id, on_close=record.closes.append)
+        bob = SignalingClient(url, "bob", bob_id)
         stack.push_async_callback(alice.close)
         stack.push_async_callback(bob.close)
         await alice.connect()

@@ -1,4 +1,8 @@
-"""Client-side helpers for the server tests: keys, frames, and a lab of clients."""
+"""Client-side helpers for the server tests: keys, signed joins, and a lab of clients.
+
+The helpers sign with ``cryptography``, independently of the p2plab client, so
+that the server's own RSA-PSS check is tested against another implementation.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,16 @@ import asyncio
 import base64
 import contextlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from p2plab_server import SignalingServer
+from p2plab_server.directory import Directory
+from p2plab_server.proof import signed_message
+from p2plab_server.protocol import DEFAULT_ROOM
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.protocol import State
 
@@ -19,13 +28,51 @@ from websockets.protocol import State
 TIMEOUT = 5.0
 
 
-def make_public_key() -> str:
-    """Return a fresh RSA public key as standard base64 of its SPKI DER."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    der = private.public_key().public_bytes(
-        Encoding.DER, PublicFormat.SubjectPublicKeyInfo
-    )
+@dataclass(frozen=True)
+class Key:
+    """A test user's RSA key pair.
+
+    Attributes:
+        private: The private key, which signs joins.
+        public: The public key as standard base64 of its SPKI DER.
+    """
+
+    private: rsa.RSAPrivateKey
+    public: str
+
+
+def make_key(bits: int = 2048) -> Key:
+    """Return a fresh RSA key pair of ``bits`` bits."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return Key(private, public_b64(private.public_key()))
+
+
+def public_b64(key: rsa.RSAPublicKey) -> str:
+    """Return a public key as standard base64 of its SPKI DER."""
+    der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     return base64.b64encode(der).decode("ascii")
+
+
+def sign(private: rsa.RSAPrivateKey, challenge: str, room: str, name: str) -> str:
+    """Return a join signature in base64: RSA-PSS, SHA-256, a 32-byte salt."""
+    message = signed_message(base64.b64decode(challenge), room, name)
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    signature = private.sign(message, pss, hashes.SHA256())
+    return base64.b64encode(signature).decode("ascii")
+
+
+def join_request(
+    key: Key, challenge: str, name: str, room: str = DEFAULT_ROOM
+) -> dict[str, Any]:
+    """Return a join for ``name`` in ``room``, signed for ``challenge``."""
+    return {
+        "type": "join",
+        "room": room,
+        "name": name,
+        "key": key.public,
+        "challenge": challenge,
+        "signature": sign(key.private, challenge, room, name),
+    }
 
 
 async def send(ws: ClientConnection, message: dict[str, Any]) -> None:
@@ -45,44 +92,71 @@ class Lab:
     """A running signaling server and the clients a test opened on it.
 
     Attributes:
-        keys: Two distinct public keys; joins use the first unless told.
+        keys: Two distinct key pairs; joins use the first unless told.
         server: The relay under test.
         uri: Where it listens.
         frames: What its observer saw, as ``(connection, direction, frame)``.
+        challenges: The challenge each connection's hello carried.
     """
 
-    def __init__(self, keys: tuple[str, str], stack: contextlib.AsyncExitStack):
+    def __init__(
+        self,
+        keys: tuple[Key, Key],
+        stack: contextlib.AsyncExitStack,
+        directory: Directory | None = None,
+    ) -> None:
         self.keys = keys
         self.frames: list[tuple[int, str, str | bytes]] = []
-        self.server = SignalingServer(observer=self._observe)
+        self.server = SignalingServer(directory, observer=self._observe)
         self.uri = ""
+        self.challenges: dict[ClientConnection, str] = {}
         self._stack = stack
-        self._joined: dict[ClientConnection, str] = {}
+        self._joined: dict[ClientConnection, tuple[str, str]] = {}
 
     def _observe(self, connection: int, direction: str, frame: str | bytes) -> None:
         self.frames.append((connection, direction, frame))
 
     async def connect(self) -> ClientConnection:
-        """Open a client connection that has not joined; it closes at teardown."""
+        """Open a connection, read its hello, and return it; it closes at teardown."""
         client = connect(self.uri, proxy=None, open_timeout=TIMEOUT)
-        return await self._stack.enter_async_context(client)
+        ws = await self._stack.enter_async_context(client)
+        hello = await receive(ws)
+        assert hello["type"] == "hello"
+        self.challenges[ws] = hello["challenge"]
+        return ws
+
+    def join_request(
+        self,
+        ws: ClientConnection,
+        name: str,
+        key: Key | None = None,
+        room: str = DEFAULT_ROOM,
+    ) -> dict[str, Any]:
+        """Return a join for ``name`` signed for the challenge of ``ws``."""
+        return join_request(key or self.keys[0], self.challenges[ws], name, room)
 
     async def join(
-        self, name: str, key: str | None = None, ws: ClientConnection | None = None
+        self,
+        name: str,
+        key: Key | None = None,
+        ws: ClientConnection | None = None,
+        room: str = DEFAULT_ROOM,
     ) -> ClientConnection:
-        """Join as ``name`` and return the connection once welcomed.
+        """Join as ``name`` in ``room`` and return the connection once welcomed.
 
-        Every client that joined earlier through this helper and is still
-        open is told ``joined``; that notice is consumed here, so each test
-        starts from clients with nothing pending.
+        Every client that joined the same room earlier through this helper
+        and is still open is told ``joined``; that notice is consumed here, so
+        each test starts from clients with nothing pending. (A connection
+        replaced by this join is told nothing.)
         """
         ws = ws if ws is not None else await self.connect()
-        await send(ws, {"type": "join", "name": name, "key": key or self.keys[0]})
+        await send(ws, self.join_request(ws, name, key, room))
         welcome = await receive(ws)
-        assert welcome["type"] == "welcome"
-        for other in self._joined:
-            if other is not ws and other.state is State.OPEN:
+        assert welcome["type"] == "welcome", welcome
+        for other, (other_room, other_name) in self._joined.items():
+            told = other_room == room and other_name != name
+            if other is not ws and told and other.state is State.OPEN:
                 notice = await receive(other)
                 assert (notice["type"], notice["name"]) == ("joined", name)
-        self._joined[ws] = name
+        self._joined[ws] = (room, name)
         return ws

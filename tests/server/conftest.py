@@ -3,28 +3,48 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 
 import pytest
+from p2plab_server.protocol import MESSAGES, OPTIONAL
 
-from .clients import Lab, make_public_key
+from .clients import Key, Lab, make_key
 
 
 @pytest.fixture(scope="session")
-def keys() -> tuple[str, str]:
-    """Two distinct public keys, made once per run because RSA keygen is slow."""
-    return make_public_key(), make_public_key()
+def keys() -> tuple[Key, Key]:
+    """Two distinct key pairs, made once per run because RSA keygen is slow."""
+    return make_key(), make_key()
+
+
+@pytest.fixture(scope="session")
+def key_pool() -> list[Key]:
+    """Eight more distinct key pairs, for races between many users."""
+    return [make_key() for _ in range(8)]
+
+
+def assert_conforms(frame: str | bytes) -> None:
+    """Check that a frame the server wrote is a message of the protocol."""
+    message = json.loads(frame)
+    kind = message["type"]
+    assert kind in MESSAGES, f"the server sent an undocumented type: {frame!r}"
+    required = set(MESSAGES[kind])
+    allowed = {"type", *required, *OPTIONAL.get(kind, ())}
+    assert required <= set(message) <= allowed, f"fields of {frame!r}"
 
 
 @pytest.fixture
 async def lab(
-    keys: tuple[str, str], caplog: pytest.LogCaptureFixture
+    keys: tuple[Key, Key], caplog: pytest.LogCaptureFixture
 ) -> AsyncIterator[Lab]:
     """A signaling server on a free loopback port, with a helper for clients.
 
     A connection handler that crashes is only logged by websockets, so the
-    fixture fails any test whose server logged an error.
+    fixture fails any test whose server logged an error. It also checks that
+    every frame the server wrote is a message of the protocol, with exactly
+    the fields the protocol gives it.
     """
     async with contextlib.AsyncExitStack() as stack:
         lab = Lab(keys, stack)
@@ -36,3 +56,6 @@ async def lab(
     records = [*caplog.get_records("setup"), *caplog.get_records("call")]
     records += caplog.records
     assert [r.getMessage() for r in records if r.levelno >= logging.ERROR] == []
+    for _connection, direction, frame in lab.frames:
+        if direction == ">":
+            assert_conforms(frame)

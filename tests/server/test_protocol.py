@@ -8,9 +8,16 @@ from typing import Any
 
 import pytest
 from p2plab_server.protocol import (
+    CLOSE_CODES,
+    CLOSE_REPLACED,
     ERRORS,
     MAX_FRAME,
+    MESSAGES,
+    OPTIONAL,
+    RELAYED,
+    REQUESTS,
     ProtocolError,
+    decode_base64,
     encode,
     error,
     fingerprint,
@@ -18,12 +25,24 @@ from p2plab_server.protocol import (
     parse_reply,
 )
 
-# The smallest well-formed SPKI DER prefix: parse only checks that the key is
-# base64 of something that opens with an ASN.1 SEQUENCE.
+from .clients import Key
+
+# parse only checks that the key, the challenge and the signature are
+# canonical base64; what they hold is checked by p2plab_server.proof.
 SEQUENCE_KEY = base64.b64encode(b"\x30\x00").decode("ascii")
+CHALLENGE = base64.b64encode(bytes(32)).decode("ascii")
+SIGNATURE = base64.b64encode(bytes(256)).decode("ascii")
+JOIN: dict[str, Any] = {
+    "type": "join",
+    "room": "lab",
+    "name": "alice",
+    "key": SEQUENCE_KEY,
+    "challenge": CHALLENGE,
+    "signature": SIGNATURE,
+}
 
 VALID_REQUESTS: list[dict[str, Any]] = [
-    {"type": "join", "name": "alice", "key": SEQUENCE_KEY},
+    JOIN,
     {"type": "lookup", "name": "bob"},
     {"type": "offer", "to": "bob", "sdp": "v=0"},
     {"type": "answer", "to": "bob", "sdp": "v=0"},
@@ -143,8 +162,11 @@ def test_parse_refuses_a_missing_or_unknown_type(frame: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("frame", "field"),
     [
-        ({"type": "join", "name": "alice"}, "key"),
-        ({"type": "join", "key": SEQUENCE_KEY}, "name"),
+        ({k: v for k, v in JOIN.items() if k != "key"}, "key"),
+        ({k: v for k, v in JOIN.items() if k != "name"}, "name"),
+        ({k: v for k, v in JOIN.items() if k != "room"}, "room"),
+        ({k: v for k, v in JOIN.items() if k != "signature"}, "signature"),
+        ({k: v for k, v in JOIN.items() if k != "challenge"}, "challenge"),
         ({"type": "lookup"}, "name"),
         ({"type": "offer", "to": "bob"}, "sdp"),
         ({"type": "answer", "sdp": "v=0"}, "to"),
@@ -210,21 +232,42 @@ def test_parse_refuses_invalid_names(name: str, field: str) -> None:
     assert "not a valid name" in exc.message
 
 
+@pytest.mark.parametrize("field", ["key", "challenge", "signature"])
 @pytest.mark.parametrize(
-    "key",
-    ["", "not base64!", "MAA", base64.b64encode(b"\x04\x00").decode()],
-    ids=["empty", "not-base64", "bad-padding", "not-a-sequence"],
+    "value",
+    ["", "not base64!", "MAA", "MAB=", " MAA=", "MA==\n"],
+    ids=["empty", "not-base64", "bad-padding", "stray-bits", "space", "newline"],
 )
-def test_parse_refuses_a_join_key_that_is_not_spki_der(key: str) -> None:
-    """A join key that is not base64 of DER opening with a SEQUENCE is a bad-field."""
-    exc = refusal(json.dumps({"type": "join", "name": "alice", "key": key}))
+def test_parse_refuses_join_data_that_is_not_canonical_base64(
+    field: str, value: str
+) -> None:
+    """A join key, challenge or signature not in canonical base64 is a bad-field."""
+    exc = refusal(json.dumps({**JOIN, field: value}))
     assert (exc.code, exc.ref) == ("bad-field", "join")
-    assert "SPKI DER" in exc.message
+    assert field in exc.message
+    assert "standard base64" in exc.message
 
 
-def test_parse_accepts_a_real_public_key(keys: tuple[str, str]) -> None:
+def test_parse_accepts_a_real_public_key(keys: tuple[Key, Key]) -> None:
     """A join with a real RSA key in base64 SPKI DER parses."""
-    assert parse(json.dumps({"type": "join", "name": "alice", "key": keys[0]}))
+    assert parse(json.dumps({**JOIN, "key": keys[0].public}))
+
+
+@pytest.mark.parametrize("room", ["", "-lab", "a b", "x" * 33, "salle-é"])
+def test_parse_refuses_an_invalid_room(room: str) -> None:
+    """A room outside the name pattern is a bad-field that says so."""
+    exc = refusal(json.dumps({**JOIN, "room": room}))
+    assert (exc.code, exc.ref) == ("bad-field", "join")
+    assert f"room {room!r} is not a valid name" in exc.message
+
+
+def test_a_join_without_a_signature_points_at_protocol_2() -> None:
+    """A protocol-1 join (no room, challenge or signature) is told what changed."""
+    exc = refusal(json.dumps({"type": "join", "name": "alice", "key": SEQUENCE_KEY}))
+    assert exc.code == "missing-field"
+    assert "protocol 2" in exc.message
+    assert "hello" in exc.message
+    assert "docs/protocol.md" in exc.message
 
 
 def test_encode_writes_compact_json_without_escaping() -> None:
@@ -289,9 +332,9 @@ def test_fingerprint_of_the_fips_180_vector() -> None:
     )
 
 
-def test_fingerprints_of_distinct_keys_differ(keys: tuple[str, str]) -> None:
+def test_fingerprints_of_distinct_keys_differ(keys: tuple[Key, Key]) -> None:
     """Two different public keys have different fingerprints of 16 groups."""
-    first, second = (fingerprint(key) for key in keys)
+    first, second = (fingerprint(key.public) for key in keys)
     assert first != second
     assert [len(group) for group in first.split(" ")] == [4] * 16
 
@@ -318,3 +361,37 @@ def test_parse_reply_refuses_frames_without_a_type(
     with pytest.raises(ProtocolError) as info:
         parse_reply(frame)
     assert info.value.code == code
+
+
+@pytest.mark.parametrize("kind", sorted(RELAYED))
+def test_a_relayed_message_has_the_requests_fields_with_from_for_to(
+    kind: str,
+) -> None:
+    """Each relayed type reaches its recipient with ``from`` in place of ``to``."""
+    assert kind in REQUESTS and kind in MESSAGES
+    assert set(MESSAGES[kind]) == set(REQUESTS[kind]) - {"to"} | {"from"}
+
+
+def test_requests_and_optional_fields_name_known_types() -> None:
+    """OPTIONAL names server messages only; hello is sent, never requested."""
+    assert set(OPTIONAL) <= set(MESSAGES)
+    assert set(RELAYED) <= set(REQUESTS)
+    assert "hello" in MESSAGES and "hello" not in REQUESTS
+
+
+def test_the_replaced_close_code_is_a_private_use_code() -> None:
+    """4001 is listed in CLOSE_CODES and lies in the private-use range 4000-4999."""
+    assert CLOSE_REPLACED == 4001
+    assert CLOSE_REPLACED in CLOSE_CODES
+    assert all(1000 <= code < 5000 for code in CLOSE_CODES)
+
+
+@pytest.mark.parametrize(
+    ("text", "data"),
+    [("AAEC", b"\x00\x01\x02"), ("MA==", b"0"), ("", None), ("MA=", None)],
+)
+def test_decode_base64_accepts_only_the_canonical_spelling(
+    text: str, data: bytes | None
+) -> None:
+    """decode_base64 returns the bytes of canonical base64, and None otherwise."""
+    assert decode_base64(text) == data

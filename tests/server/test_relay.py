@@ -6,15 +6,16 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from p2plab_server.protocol import MAX_FRAME, PROTOCOL_VERSION, fingerprint
-from p2plab_server.relay import CLOSE_REPLACED, HARD_FRAME_LIMIT
-from websockets.asyncio.client import ClientConnection
+from p2plab_server.relay import HARD_FRAME_LIMIT
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .clients import TIMEOUT, Lab, receive, send
+from .clients import TIMEOUT, Lab, make_key, receive, send
 
 # The fields of each relayed request besides ``type`` and ``to``.
 RELAYED_FIELDS: dict[str, dict[str, Any]] = {
@@ -42,9 +43,10 @@ async def assert_relays(
 async def test_the_first_user_is_welcomed_with_no_peers(lab: Lab) -> None:
     """A join on an empty server gets a welcome with no peers, echoing the id."""
     alice = await lab.connect()
-    await send(alice, {"type": "join", "name": "alice", "key": lab.keys[0], "id": 1})
+    await send(alice, {**lab.join_request(alice, "alice"), "id": 1})
     assert await receive(alice) == {
         "type": "welcome",
+        "room": "lab",
         "name": "alice",
         "peers": [],
         "version": PROTOCOL_VERSION,
@@ -57,7 +59,7 @@ async def test_the_welcome_lists_the_users_already_online(lab: Lab) -> None:
     await lab.join("bob")
     await lab.join("alice")
     carol = await lab.connect()
-    await send(carol, {"type": "join", "name": "carol", "key": lab.keys[0]})
+    await send(carol, lab.join_request(carol, "carol"))
     assert (await receive(carol))["peers"] == ["alice", "bob"]
 
 
@@ -65,13 +67,13 @@ async def test_others_are_told_who_joined_with_key_and_fingerprint(lab: Lab) -> 
     """Users already online get ``joined`` with the newcomer's key and fingerprint."""
     alice = await lab.join("alice")
     bob = await lab.connect()
-    await send(bob, {"type": "join", "name": "bob", "key": lab.keys[1]})
+    await send(bob, lab.join_request(bob, "bob", lab.keys[1]))
     await receive(bob)
     assert await receive(alice) == {
         "type": "joined",
         "name": "bob",
-        "key": lab.keys[1],
-        "fingerprint": fingerprint(lab.keys[1]),
+        "key": lab.keys[1].public,
+        "fingerprint": fingerprint(lab.keys[1].public),
     }
 
 
@@ -114,9 +116,11 @@ async def test_joins_and_leaves_are_logged_at_info(
 async def test_relayed_payloads_never_reach_the_log(
     lab: Lab, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """No log record of any logger, even at DEBUG, holds an SDP, candidate or key."""
+    """No log record of any logger, even at DEBUG, holds an SDP, key or signature."""
     caplog.set_level(logging.DEBUG)
-    alice = await lab.join("alice")
+    alice = await lab.connect()
+    join = lab.join_request(alice, "alice")
+    await lab.join("alice", ws=alice)
     bob = await lab.join("bob", lab.keys[1])
     for kind, fields in RELAYED_FIELDS.items():
         await send(alice, {"type": kind, "to": "bob", **fields})
@@ -133,7 +137,9 @@ async def test_relayed_payloads_never_reach_the_log(
         RELAYED_FIELDS["answer"]["sdp"],
         RELAYED_FIELDS["candidate"]["candidate"],
         "undelivered",
-        *lab.keys,
+        join["signature"],
+        join["challenge"],
+        *(key.public for key in lab.keys),
     ]:
         assert secret not in logged
 
@@ -146,8 +152,8 @@ async def test_lookup_returns_the_key_of_an_online_user(lab: Lab) -> None:
     assert await receive(alice) == {
         "type": "key",
         "name": "bob",
-        "key": lab.keys[1],
-        "fingerprint": fingerprint(lab.keys[1]),
+        "key": lab.keys[1].public,
+        "fingerprint": fingerprint(lab.keys[1].public),
         "online": True,
         "id": "q",
     }
@@ -161,7 +167,7 @@ async def test_lookup_of_a_user_who_left_says_offline(lab: Lab) -> None:
     await receive(alice)
     await send(alice, {"type": "lookup", "name": "bob"})
     reply = await receive(alice)
-    assert (reply["key"], reply["online"]) == (lab.keys[1], False)
+    assert (reply["key"], reply["online"]) == (lab.keys[1].public, False)
 
 
 async def test_lookup_of_an_unknown_name_is_unknown_peer(lab: Lab) -> None:
@@ -171,16 +177,6 @@ async def test_lookup_of_an_unknown_name_is_unknown_peer(lab: Lab) -> None:
     reply = await receive(alice)
     assert (reply["type"], reply["code"]) == ("error", "unknown-peer")
     assert (reply["ref"], reply["id"]) == ("lookup", 4)
-
-
-async def test_a_name_stays_bound_to_its_key_after_its_user_leaves(lab: Lab) -> None:
-    """After a user leaves, its name refuses another key and accepts its own."""
-    first = await lab.join("alice")
-    await first.close()
-    second = await lab.connect()
-    await send(second, {"type": "join", "name": "alice", "key": lab.keys[1]})
-    assert (await receive(second))["code"] == "name-taken"
-    await lab.join("alice", ws=second)
 
 
 @pytest.mark.parametrize("kind", sorted(RELAYED_FIELDS))
@@ -203,8 +199,7 @@ async def test_binary_frames_are_read_like_text(lab: Lab) -> None:
     """Binary frames holding JSON are served as text frames are; replies are text."""
     bob = await lab.join("bob")
     alice = await lab.connect()
-    join = {"type": "join", "name": "alice", "key": lab.keys[0]}
-    await alice.send(json.dumps(join).encode())
+    await alice.send(json.dumps(lab.join_request(alice, "alice")).encode())
     assert (await receive(alice))["peers"] == ["bob"]
     assert (await receive(bob))["type"] == "joined"
 
@@ -214,13 +209,45 @@ async def test_binary_frames_are_read_like_text(lab: Lab) -> None:
     assert json.loads(frame) == {"type": "offer", "sdp": "v=0", "from": "alice"}
 
 
-# A bad request: whether its sender joined first, the frame, the error code,
-# and the id the error must echo. Every frame that can be read carries id 7.
+# A join built for a connection: ``(lab, ws) -> request``.
+JoinFor = Callable[[Lab, ClientConnection], dict[str, Any]]
+
+
+def unsigned(lab: Lab, ws: ClientConnection) -> dict[str, Any]:
+    """A join for alice without its signature."""
+    join = lab.join_request(ws, "alice")
+    del join["signature"]
+    return join
+
+
+def signed_by_another_key(lab: Lab, ws: ClientConnection) -> dict[str, Any]:
+    """A join with alice's public key and a signature by bob's private key."""
+    return {
+        **lab.join_request(ws, "alice"),
+        "signature": lab.join_request(ws, "alice", lab.keys[1])["signature"],
+    }
+
+
+def copied_from_another_connection(lab: Lab, ws: ClientConnection) -> dict[str, Any]:
+    """Alice's join, signed for the challenge of a connection other than ``ws``."""
+    other = next(conn for conn in lab.challenges if conn is not ws)
+    return lab.join_request(other, "alice")
+
+
+def with_a_small_key(lab: Lab, ws: ClientConnection) -> dict[str, Any]:
+    """A join, properly signed, with a 1024-bit key."""
+    return lab.join_request(ws, "alice", make_key(1024))
+
+
+# A bad request: whether its sender joined first, the frame (or a function of
+# the lab and the connection that builds it), the error code, and the id the
+# error must echo. Every frame that can be read carries id 7.
 BAD_REQUESTS = [
     pytest.param(True, '{"type": "lookup", ', "bad-json", None, id="malformed"),
     pytest.param(True, '["lookup", "bob"]', "bad-json", None, id="not-an-object"),
     pytest.param(True, b"\xff\xfe", "bad-json", None, id="binary-not-utf8"),
     pytest.param(True, {"type": "ping"}, "bad-type", 7, id="unknown-type"),
+    pytest.param(True, {"type": "hello"}, "bad-type", 7, id="server-only-type"),
     pytest.param(True, {"name": "bob"}, "bad-type", 7, id="missing-type"),
     pytest.param(True, {"type": "offer", "to": "bob"}, "missing-field", 7, id="no-sdp"),
     pytest.param(
@@ -241,11 +268,24 @@ BAD_REQUESTS = [
     ),
     pytest.param(
         False,
-        {"type": "join", "name": "carol", "key": "MAA="},
+        lambda lab, ws: lab.join_request(ws, "carol", lab.keys[1]),
         "name-taken",
         7,
         id="name-taken",
     ),
+    pytest.param(False, unsigned, "missing-field", 7, id="join-unsigned"),
+    pytest.param(
+        False,
+        lambda lab, ws: {**lab.join_request(ws, "alice"), "signature": "not base64"},
+        "bad-field",
+        7,
+        id="join-signature-not-base64",
+    ),
+    pytest.param(False, signed_by_another_key, "bad-signature", 7, id="join-other-key"),
+    pytest.param(
+        False, copied_from_another_connection, "replayed", 7, id="join-replayed"
+    ),
+    pytest.param(False, with_a_small_key, "bad-key", 7, id="join-small-key"),
     pytest.param(
         True,
         {"type": "offer", "to": "bob", "sdp": "x" * MAX_FRAME},
@@ -256,7 +296,7 @@ BAD_REQUESTS = [
     pytest.param(False, {"type": "bye", "to": "bob"}, "not-joined", 7, id="not-joined"),
     pytest.param(
         True,
-        {"type": "join", "name": "alice2", "key": "MAA="},
+        lambda lab, ws: lab.join_request(ws, "alice2"),
         "already-joined",
         7,
         id="already-joined",
@@ -269,7 +309,7 @@ BAD_REQUESTS = [
 async def test_a_bad_request_gets_an_error_and_harms_no_one(
     lab: Lab,
     joined: bool,
-    frame: str | bytes | dict[str, Any],
+    frame: str | bytes | dict[str, Any] | JoinFor,
     code: str,
     echoed_id: int | None,
 ) -> None:
@@ -279,6 +319,8 @@ async def test_a_bad_request_gets_an_error_and_harms_no_one(
     bob = await lab.join("bob")
     alice = await lab.join("alice") if joined else await lab.connect()
 
+    if callable(frame):
+        frame = frame(lab, alice)
     await alice.send(
         json.dumps({**frame, "id": 7}) if isinstance(frame, dict) else frame
     )
@@ -315,57 +357,44 @@ async def test_a_frame_over_the_hard_limit_closes_only_its_connection(lab: Lab) 
     await assert_relays(carol, dave, ("carol", "dave"))
 
 
-async def test_a_rejoin_with_the_same_key_replaces_the_old_connection(lab: Lab) -> None:
-    """The same name and key again closes the old connection with 4001, no ``left``."""
-    bob = await lab.join("bob")
-    old = await lab.join("alice")
-    new = await lab.connect()
-    await send(new, {"type": "join", "name": "alice", "key": lab.keys[0]})
-    welcome = await receive(new)
-    assert (welcome["type"], welcome["peers"]) == ("welcome", ["bob"])
-
-    await asyncio.wait_for(old.wait_closed(), TIMEOUT)
-    assert old.close_code == CLOSE_REPLACED == 4001
-
-    # Bob sees alice join again and never sees her leave; his offer reaches
-    # the new connection.
-    assert await receive(bob) == {
-        "type": "joined",
-        "name": "alice",
-        "key": lab.keys[0],
-        "fingerprint": fingerprint(lab.keys[0]),
-    }
-    await assert_relays(bob, new, ("bob", "alice"))
-
-
 async def test_the_observer_sees_every_frame_both_ways(lab: Lab) -> None:
     """The observer gets each frame read and written, per connection, in order."""
-    alice = await lab.connect()
-    bob = await lab.connect()
-    sent: dict[ClientConnection, list[str | bytes]] = {alice: [], bob: []}
-    received: dict[ClientConnection, list[str | bytes]] = {alice: [], bob: []}
+    async with (
+        connect(lab.uri, proxy=None, open_timeout=TIMEOUT) as alice,
+        connect(lab.uri, proxy=None, open_timeout=TIMEOUT) as bob,
+    ):
+        sent: dict[ClientConnection, list[str | bytes]] = {alice: [], bob: []}
+        received: dict[ClientConnection, list[str | bytes]] = {alice: [], bob: []}
 
-    async def exchange(
-        ws: ClientConnection, frame: str | bytes, replies: dict[ClientConnection, int]
-    ) -> None:
-        await ws.send(frame)
-        sent[ws].append(frame)
-        for client, count in replies.items():
-            for _ in range(count):
-                received[client].append(await asyncio.wait_for(client.recv(), TIMEOUT))
+        async def take(client: ClientConnection) -> dict[str, Any]:
+            frame = await asyncio.wait_for(client.recv(), TIMEOUT)
+            received[client].append(frame)
+            message: dict[str, Any] = json.loads(frame)
+            return message
 
-    key = lab.keys[0]
-    await exchange(alice, f'{{"type":"join","name":"alice","key":"{key}"}}', {alice: 1})
-    await exchange(
-        bob, f'{{"type":"join","name":"bob","key":"{key}"}}', {bob: 1, alice: 1}
-    )
-    await exchange(alice, '{"type":"offer","to":"bob","sdp":"v=0"}', {bob: 1})
-    await exchange(bob, b'{"type":"nonsense"}', {bob: 1})
+        async def exchange(
+            ws: ClientConnection,
+            frame: str | bytes,
+            replies: dict[ClientConnection, int],
+        ) -> None:
+            await ws.send(frame)
+            sent[ws].append(frame)
+            for client, count in replies.items():
+                for _ in range(count):
+                    await take(client)
 
-    seen: dict[int, dict[str, list[str | bytes]]] = {}
-    for connection, direction, frame in lab.frames:
-        seen.setdefault(connection, {"<": [], ">": []})[direction].append(frame)
-    assert list(seen.values()) == [
-        {"<": sent[alice], ">": received[alice]},
-        {"<": sent[bob], ">": received[bob]},
-    ]
+        for ws, name in ((alice, "alice"), (bob, "bob")):
+            lab.challenges[ws] = (await take(ws))["challenge"]
+            join = json.dumps(lab.join_request(ws, name))
+            await exchange(ws, join, {ws: 1} if ws is alice else {bob: 1, alice: 1})
+        await exchange(alice, '{"type":"offer","to":"bob","sdp":"v=0"}', {bob: 1})
+        await exchange(bob, b'{"type":"nonsense"}', {bob: 1})
+
+        # Compared before the connections close, which writes "left" to alice.
+        seen: dict[int, dict[str, list[str | bytes]]] = {}
+        for connection, direction, frame in lab.frames:
+            seen.setdefault(connection, {"<": [], ">": []})[direction].append(frame)
+        # The two connections' hellos may be written in either order.
+        assert len(seen) == 2
+        assert {"<": sent[alice], ">": received[alice]} in seen.values()
+        assert {"<": sent[bob], ">": received[bob]} in seen.values()
