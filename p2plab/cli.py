@@ -18,6 +18,14 @@ from .lab import DEFAULT_URL, ensure_server
 
 __all__ = ["main"]
 
+HELP = """\
+p2plab: peer-to-peer chat with end-to-end encryption, one step at a time.
+
+  p2plab lab      start the signaling server (if none runs) and JupyterLab
+                  on the lessons; Ctrl-C twice stops both
+  p2plab demo     Alice and Bob chat in two processes, narrated step by step
+  p2plab server   the signaling server alone (the same as p2plab-server)"""
+
 
 def _notebooks() -> Path:
     """Return the lessons folder: ./notebooks, else the one beside the package."""
@@ -79,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     usage = "usage: p2plab {demo,lab,server} [options]   (p2plab COMMAND --help)"
     if not argv or argv[0] in ("-h", "--help"):
-        print(__doc__.strip() + "\n\n" + usage)
+        print(HELP + "\n\n" + usage)
         return 0
     command, rest = argv[0], argv[1:]
     if command == "demo":

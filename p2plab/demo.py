@@ -43,6 +43,7 @@ class ServerLog:
     out: TextIO
     received: list[bytes] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
 
     def __call__(self, conn: int, direction: str, frame: str | bytes) -> None:
         raw = frame.encode() if isinstance(frame, str) else frame
@@ -52,16 +53,21 @@ class ServerLog:
         msg = json.loads(raw)
         kind = msg.get("type", "?")
         self.counts[kind] = self.counts.get(kind, 0) + 1
+        who = self.names.get(conn, "a client")
         if kind == "join":
+            self.names[conn] = msg["name"]
             text = (
                 f"{msg['name']} joined room {msg['room']} and published a public "
                 f"key, with a signature of the server's challenge ({len(raw)} bytes)"
             )
         elif kind == "lookup":
-            text = f"someone looked up {msg['name']}'s public key"
+            text = f"{who} looked up {msg['name']}'s public key"
         elif "to" in msg:
             article = "an" if kind[0] in "aeiou" else "a"
-            text = f"relayed {article} {kind} to {msg['to']} ({len(raw)} bytes)"
+            text = (
+                f"relayed {article} {kind} from {who} to {msg['to']} "
+                f"({len(raw)} bytes)"
+            )
         else:
             text = f"received a {kind}"
         _say(self.out, "server", text)
@@ -223,7 +229,12 @@ def _audit(out: TextIO, log: ServerLog, secrets: dict[str, Any]) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``p2plab demo`` (and of the two child processes)."""
-    parser = argparse.ArgumentParser(prog="p2plab demo", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="p2plab demo",
+        description="Alice and Bob chat in two processes through a local "
+        "signaling server; every step is narrated, and the run ends with an "
+        "audit of everything the server received.",
+    )
     parser.add_argument(
         "--child", nargs=3, metavar=("ROLE", "URL", "PARTNER"), help=argparse.SUPPRESS
     )
