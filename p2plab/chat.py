@@ -35,7 +35,7 @@ from .identity import Identity, fingerprint_of
 from .sealing import NonceSequence, seal, unseal
 from .wrapping import new_session_key, unwrap_key, wrap_key
 
-__all__ = ["VERSION", "ChatSession", "Received", "Sealed"]
+__all__ = ["VERSION", "ChatSession", "Control", "Receipt", "Received", "Sealed"]
 
 VERSION = "seed"
 
@@ -57,12 +57,38 @@ class Received:
         counter: Its position in the sender's sequence, from 0.
         nonce: The 12-byte nonce it was sealed with.
         ciphertext: Ciphertext and tag, as they travelled.
+        reply: The receipt frame to send back, so the sender knows it arrived.
     """
 
     text: str
     counter: int
     nonce: bytes
     ciphertext: bytes
+    reply: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The peer confirmed that one of our messages arrived and opened.
+
+    Attributes:
+        counter: The confirmed message's position in our sequence.
+    """
+
+    counter: int
+
+
+@dataclass(frozen=True)
+class Control:
+    """A liveness probe from the peer (``ping``) or its answer (``pong``).
+
+    Attributes:
+        reply: The frame to send back (the ``pong`` for a ``ping``), or None.
+        pong: The number of the ``ping`` this answers, for a ``pong``.
+    """
+
+    reply: str | None = None
+    pong: int | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +145,9 @@ class ChatSession:
         )
         self._peer_prefix = RESPONDER_PREFIX if initiator else INITIATOR_PREFIX
         self._last_counter = -1
+        self._pings = 0
+        #: Our messages the peer has not confirmed yet: counter -> text.
+        self.unconfirmed: dict[int, str] = {}
 
     @property
     def ready(self) -> bool:
@@ -164,13 +193,21 @@ class ChatSession:
         nonce = self._nonces.next()
         sealed = seal(self.session_key, nonce, data)
         frame = json.dumps({"type": "msg", "nonce": _b64(nonce), "ct": _b64(sealed)})
+        self.unconfirmed[counter] = text
         return Sealed(frame, counter, nonce, sealed)
 
-    def receive(self, frame: str | bytes) -> Received | None:
+    def ping(self) -> tuple[int, str]:
+        """Return a liveness probe ``(number, frame)``; the peer answers ``pong``."""
+        self._pings += 1
+        return self._pings, json.dumps({"type": "ping", "n": self._pings})
+
+    def receive(self, frame: str | bytes) -> Received | Receipt | Control | None:
         """Process one frame from the peer.
 
         Returns:
-            A :class:`Received` for a chat message; None for the key frame.
+            A :class:`Received` for a chat message (send its ``reply``, the
+            receipt), a :class:`Receipt` when the peer confirms one of ours, a
+            :class:`Control` for a liveness probe, None for the key frame.
 
         Raises:
             UnwrapError: If the session key cannot be unwrapped.
@@ -191,6 +228,15 @@ class ChatSession:
             return None
         if kind == "msg":
             return self._receive_message(msg)
+        if kind == "ack":
+            return self._receive_receipt(msg)
+        if kind in ("ping", "pong"):
+            number = msg.get("n")
+            if not isinstance(number, int) or isinstance(number, bool):
+                raise ChatError(f"the peer sent a {kind} without a number")
+            if kind == "ping":
+                return Control(reply=json.dumps({"type": "pong", "n": number}))
+            return Control(pong=number)
         raise ChatError(f"the peer sent an unknown frame type {kind!r}")
 
     def _receive_key(self, msg: dict[str, Any]) -> None:
@@ -227,4 +273,16 @@ class ChatSession:
             text = plaintext.decode("utf-8")
         except UnicodeDecodeError:
             raise ChatError("the message is not UTF-8 text") from None
-        return Received(text, counter, nonce, sealed)
+        receipt = json.dumps({"type": "ack", "counter": counter})
+        return Received(text, counter, nonce, sealed, receipt)
+
+    def _receive_receipt(self, msg: dict[str, Any]) -> Receipt:
+        # Receipts travel unsealed: they only say "it arrived", and the data
+        # channel itself is encrypted and authenticated by DTLS.
+        counter = msg.get("counter")
+        if not isinstance(counter, int) or counter not in self.unconfirmed:
+            raise ChatError(
+                f"the peer confirmed a message we did not send: {counter!r}"
+            )
+        del self.unconfirmed[counter]
+        return Receipt(counter)

@@ -13,8 +13,9 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from .lab import DEFAULT_URL, ensure_server
+from .lab import DEFAULT_URL, ensure_server, pid_file
 
 __all__ = ["main"]
 
@@ -66,17 +67,16 @@ def lab(argv: list[str]) -> int:
                 continue
     finally:
         if status == "started":
-            _stop_started_server()
+            _stop_started_server(args.server)
 
 
-def _stop_started_server() -> None:
+def _stop_started_server(url: str) -> None:
     """Stop the server this command started, by the id ensure_server wrote."""
-    pid_file = Path(os.environ.get("P2PLAB_HOME") or Path.home() / ".p2plab")
-    pid_file = pid_file / "server.pid"
+    path = pid_file(urlsplit(url).port or 8765)
     try:
-        pid = int(pid_file.read_text())
+        pid = int(path.read_text())
         os.kill(pid, signal.SIGTERM)
-        pid_file.unlink()
+        path.unlink()
         print(f"stopped the signaling server (process {pid})", flush=True)
     except (OSError, ValueError):
         pass

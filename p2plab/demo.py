@@ -65,8 +65,7 @@ class ServerLog:
         elif "to" in msg:
             article = "an" if kind[0] in "aeiou" else "a"
             text = (
-                f"relayed {article} {kind} from {who} to {msg['to']} "
-                f"({len(raw)} bytes)"
+                f"relayed {article} {kind} from {who} to {msg['to']} ({len(raw)} bytes)"
             )
         else:
             text = f"received a {kind}"

@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from p2plab_server.protocol import DEFAULT_ROOM
+
 from .client import ChatClient
 from .errors import P2PLabError, SignalingClosed
 from .ice import policy_for_url
@@ -31,7 +33,7 @@ from .identity import KeyStore
 from .network import get_network
 from .pane import ChatPane
 
-__all__ = ["DEFAULT_URL", "ensure_server", "open_chat", "server_url"]
+__all__ = ["DEFAULT_URL", "ensure_server", "open_chat", "pid_file", "server_url"]
 
 DEFAULT_URL = "ws://127.0.0.1:8765"
 
@@ -100,8 +102,9 @@ def ensure_server(url: str | None = None, timeout: float = 10.0) -> str:
     A server is started only when the URL points at this machine. It runs as
     its own process, detached from the kernel, so it outlives a kernel
     restart and serves both notebooks. Its log is ``$P2PLAB_HOME/server.log``
-    and its process id is written to ``$P2PLAB_HOME/server.pid``, so that it
-    can be stopped by that id (``kill $(cat ~/.p2plab/server.pid)``).
+    and its process id is written to ``$P2PLAB_HOME/server-PORT.pid`` (see
+    :func:`pid_file`), so that it can be stopped by that id
+    (``kill $(cat ~/.p2plab/server-8765.pid)``).
 
     Returns:
         ``"running"`` if a server was already there, else ``"started"``.
@@ -130,7 +133,7 @@ def ensure_server(url: str | None = None, timeout: float = 10.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if _reachable(host, port):
-                (home / "server.pid").write_text(f"{process.pid}\n")
+                pid_file(port).write_text(f"{process.pid}\n")
                 return "started"
             if process.poll() is not None:
                 raise SignalingClosed(
@@ -142,6 +145,11 @@ def ensure_server(url: str | None = None, timeout: float = 10.0) -> str:
         f"the local signaling server did not start within {timeout:g} s; "
         f"see {home / 'server.log'}"
     )
+
+
+def pid_file(port: int) -> Path:
+    """Return the file that holds the id of the local server started on ``port``."""
+    return _home() / f"server-{port}.pid"
 
 
 def _spawn(host: str, port: int, log_path: Path) -> subprocess.Popen[bytes]:
@@ -166,6 +174,7 @@ def open_chat(
     *,
     passphrase: str,
     url: str | None = None,
+    room: str = DEFAULT_ROOM,
     keystore: KeyStore | None = None,
     ice_servers: tuple[str, ...] = (),
 ) -> ChatPane:
@@ -174,9 +183,12 @@ def open_chat(
     Args:
         name: Our name on the server.
         partner: Who to chat with. If they are online we call them; if not,
-            the pane says so and connects when they arrive.
+            the pane says so and connects when they arrive. If the server
+            restarts, the pane reconnects, rejoins and does this again.
         passphrase: Protects the private key in the key store.
         url: The signaling server; see :func:`server_url`.
+        room: The room on the server; only users in the same room see and
+            call each other (a class can give each pair a room of its own).
         keystore: Where keys live; ``$P2PLAB_HOME/keys`` by default.
         ice_servers: STUN/TURN URLs; none by default.
 
@@ -187,8 +199,16 @@ def open_chat(
         SignalingError: If the server refuses the join (``name-taken``).
         SignalingClosed: If no server can be reached or started.
     """
+    if partner == name:
+        raise ValueError(
+            f"{name!r} cannot chat with itself: name your partner, e.g. "
+            f"open_chat({name!r}, partner='bob', ...)"
+        )
     url = server_url(url)
-    ensure_server(url)
+    if ensure_server(url) == "started":
+        # Said in the cell, while it runs: a mistyped address would otherwise
+        # leave a learner waiting on an empty server of their own.
+        print(f"No server answered at {url}, so one was started on this machine.")
     identity = (keystore or KeyStore()).load_or_create(name, passphrase)
     network = get_network()
 
@@ -197,7 +217,9 @@ def open_chat(
         network.call(previous.close())
 
     pane = ChatPane(name, partner)
-    client = ChatClient(name, identity, url, partner=partner, ice_servers=ice_servers)
+    client = ChatClient(
+        name, identity, url, room=room, partner=partner, ice_servers=ice_servers
+    )
     pane.attach(client, network.submit)
     try:
         network.call(client.start())

@@ -7,6 +7,10 @@ clicks arrive on the main thread; ipywidgets is not thread-safe, so every
 write to the pane goes through one lock. Nothing here calls ``print()``:
 output from background work would land in whichever cell happens to be
 running.
+
+When the signaling server goes away, the client reconnects by itself; the
+pane says so (a ``reconnecting`` badge when no chat is open, a hint in any
+case) and goes back to normal once the client has joined again.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ _STATE_COLOURS = {
     "connecting": "#0969da",
     "joining": "#0969da",
     "online": "#0969da",
+    "reconnecting": "#bc4c00",
 }
 _DEFAULT_COLOUR = "#cf222e"
 _MAX_LOG = 400
@@ -45,11 +50,15 @@ class Line(NamedTuple):
         sender: Who said it; ``"!"`` for a refusal or an error.
         text: What was said.
         time: When the line reached the pane, in seconds since the epoch.
+        counter: For a message we sent, its number in our sequence.
+        delivered: For a message we sent, whether the peer confirmed it.
     """
 
     sender: str
     text: str
     time: float
+    counter: int | None = None
+    delivered: bool = False
 
 
 class ChatPane(widgets.VBox):  # type: ignore[misc]
@@ -75,19 +84,23 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
         self._submit: Callable[[str], Future[Any]] | None = None
         self._own_fingerprint = ""
         self._peer_fingerprint = ""
+        # A hint about the signaling server while a chat is open; it takes
+        # the place of the state's hint until the next state change.
+        self._server_hint = ""
 
         title = f"{name} ↔ {partner}" if partner else name
         self.heading = widgets.HTML(f"<b>{html.escape(title)}</b>")
         self.state = widgets.HTML("offline")
         self.hint = widgets.HTML("")
         self.fingerprint = widgets.HTML("")
-        self.transcript = widgets.HTML(
-            "",
-            layout=widgets.Layout(min_height="8em", max_height="20em", overflow="auto"),
-        )
+        self.transcript = widgets.HTML("")
+        # Every keystroke reaches the kernel, so the kernel always holds what
+        # the box shows; Enter then sends exactly that (see submit()). With
+        # updates only on Enter or focus loss, leaving the box would send a
+        # half-typed draft, and a fast typist could lose a message.
         self.input = widgets.Text(
             placeholder="type a message and press Enter",
-            continuous_update=False,
+            continuous_update=True,
             layout=widgets.Layout(flex="1"),
         )
         self.send_button = widgets.Button(description="Send", button_style="primary")
@@ -108,8 +121,8 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
         ):
             widget.add_class(cls)
 
-        self.input.observe(self._on_input, names="value")
-        self.send_button.on_click(lambda _button: self._send_text(self.input.value))
+        self.input.on_msg(self._on_input_message)
+        self.send_button.on_click(lambda _button: self.submit())
         super().__init__(
             [
                 widgets.HBox([self.heading, self.state]),
@@ -159,13 +172,18 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
         """Show one client event. Safe to call from any thread."""
         with self._lock:
             if event.kind == "state":
-                self._show_state(event.data["state"], event.text)
+                self._show_state(event.data["state"], event.text, event.data)
+            elif event.kind == "server":
+                self._show_server(event.data.get("server", ""), event.data)
             elif event.kind == "message":
                 mine = event.data.get("sent", False)
                 sender = self.name if mine else str(event.data["sender"])
-                self._add_line(sender, event.data["text"])
+                counter = event.data.get("counter") if mine else None
+                self._add_line(Line(sender, event.data["text"], time.time(), counter))
+            elif event.kind == "delivered":
+                self._mark_delivered(event.data["counter"])
             elif event.kind == "error":
-                self._add_line("!", event.text)
+                self._add_line(Line("!", event.text, time.time()))
             self._add_log(event)
             peer = self._client.peer_fingerprint if self._client else None
             if peer and peer != self._peer_fingerprint:
@@ -179,17 +197,41 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
 
     # Internals; callers hold the lock.
 
-    def _show_state(self, state: str, detail: str) -> None:
+    def _show_state(
+        self, state: str, detail: str, data: dict[str, Any] | None = None
+    ) -> None:
         self.states.append((time.time(), state, detail))
         colour = _STATE_COLOURS.get(state, _DEFAULT_COLOUR)
         self.state.value = (
             f'<span style="color:{colour}"><b>{html.escape(state)}</b></span>'
             f" — {html.escape(detail)}"
         )
-        self.hint.value = self._hint(state)
+        self._server_hint = ""
+        self.hint.value = self._hint(state, data or {})
 
-    def _hint(self, state: str) -> str:
+    def _show_server(self, server: str, data: dict[str, Any]) -> None:
+        """Show news about the signaling server; the state badge stays."""
+        if server == "reconnecting":
+            self._server_hint = _retry_hint(data)
+        elif server == "shutdown":
+            self._server_hint = (
+                "<i>The signaling server is shutting down. This pane reconnects "
+                "by itself when it is back; an open chat keeps working.</i>"
+            )
+        elif server == "offline":
+            self._server_hint = (
+                "<i>Off the signaling server for good (the red line says why): "
+                "this chat goes on peer to peer, but for a new call run the cell "
+                "that opened this pane again.</i>"
+            )
+        else:
+            self._server_hint = ""
+        self.hint.value = self._server_hint or self._hint(self.states[-1][1], {})
+
+    def _hint(self, state: str, data: dict[str, Any]) -> str:
         """Say what to do next when the state alone does not."""
+        if state == "reconnecting":
+            return _retry_hint(data)
         if state == "waiting" and self.partner:
             partner = html.escape(self.partner)
             return (
@@ -211,14 +253,37 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
             f"peer fingerprint: <code>{html.escape(peer)}</code>"
         )
 
-    def _add_line(self, sender: str, text: str) -> None:
-        self.lines.append(Line(sender, text, time.time()))
+    def _add_line(self, line: Line) -> None:
+        self.lines.append(line)
+        self._render_transcript()
+
+    def _mark_delivered(self, counter: int) -> None:
+        for index in range(len(self.lines) - 1, -1, -1):
+            line = self.lines[index]
+            if line.sender == self.name and line.counter == counter:
+                self.lines[index] = line._replace(delivered=True)
+                self._render_transcript()
+                return
+
+    def _render_transcript(self) -> None:
         rows = []
         for line in self.lines[-_MAX_SHOWN:]:
             style = "color:#cf222e" if line.sender == "!" else ""
             who, said = html.escape(line.sender), html.escape(line.text)
-            rows.append(f'<div style="{style}"><b>{who}:</b> {said}</div>')
-        self.transcript.value = "".join(rows)
+            tick = (
+                " <span title='confirmed by the peer'>✓</span>"
+                if line.delivered
+                else ""
+            )
+            rows.append(f'<div style="{style}"><b>{who}:</b> {said}{tick}</div>')
+        # Newest last, in a box that stays scrolled to the bottom: a reversed
+        # flex column starts at its end, so new lines are always in view.
+        self.transcript.value = (
+            '<div style="display:flex;flex-direction:column-reverse;'
+            "min-height:8em;max-height:20em;overflow-y:auto;"
+            'overflow-wrap:anywhere;white-space:pre-wrap">'
+            f"<div>{''.join(rows)}</div></div>"
+        )
 
     def _add_log(self, event: Event) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
@@ -230,20 +295,27 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
 
     # Main-thread callbacks.
 
-    def _on_input(self, change: dict[str, Any]) -> None:
-        if change["new"]:
-            self._send_text(change["new"])
-
-    def _send_text(self, text: str) -> None:
-        if not text:
+    def submit(self) -> None:
+        """Send what the input box holds, as pressing Enter or Send does."""
+        text = self.input.value
+        if not text.strip():
             return
         with self._lock:
-            self.input.value = ""
+            # Clear only what was sent: text typed since stays in the box.
+            if self.input.value == text:
+                self.input.value = ""
         if self._submit is None:
             self.handle(Event("error", "not connected: this pane has no chat client"))
             return
         future = self._submit(text)
         future.add_done_callback(self._after_send)
+
+    def _on_input_message(
+        self, _widget: Any, content: dict[str, Any], _buffers: Any
+    ) -> None:
+        # The browser sends {"event": "submit"} when Enter is pressed.
+        if content.get("event") == "submit":
+            self.submit()
 
     def _after_send(self, future: Future[Any]) -> None:
         try:
@@ -252,3 +324,20 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
             exc = CancelledError("the network thread stopped first")
         if exc is not None:
             self.handle(Event("error", f"not sent: {exc}"))
+
+
+def _retry_hint(data: dict[str, Any]) -> str:
+    """Return the hint shown while the client reconnects to the server."""
+    delay = data.get("delay")
+    when = (
+        f"retrying in {delay:.1f} s" if isinstance(delay, float | int) else "retrying"
+    )
+    attempt = data.get("attempt")
+    if isinstance(attempt, int):
+        when += f" (attempt {attempt})"
+    return (
+        f"<i>The signaling server is unreachable; {when}. An open chat keeps "
+        "working: its messages go peer to peer. This pane rejoins by itself once "
+        "the server is back; if the server was stopped, start it again, or run "
+        "the cell that opened this pane.</i>"
+    )

@@ -129,17 +129,26 @@ class Kernel:
         msg = self.client.session.msg("comm_msg", {"comm_id": model_id, "data": data})
         self.client.shell_channel.send(msg)
 
-    def type_message(self, text: str) -> None:
+    def type_message(self, text: str, enter: bool = True) -> None:
         """Type ``text`` into the pane's box and press Enter, as JupyterLab would.
 
-        The box has ``continuous_update=False``: the browser syncs its value
-        once, on Enter (or when the box loses focus), and that change sends.
+        The box syncs its value on every keystroke; Enter then sends the
+        custom ``submit`` message, and that sends the text.
         """
         model_id = self.value("pane.input.model_id")
-        self.send_comm(
-            model_id,
-            {"method": "update", "state": {"value": text}, "buffer_paths": []},
-        )
+        for end in sorted({len(text) // 2, len(text)}):
+            self.send_comm(
+                model_id,
+                {
+                    "method": "update",
+                    "state": {"value": text[:end]},
+                    "buffer_paths": [],
+                },
+            )
+        if enter:
+            self.send_comm(
+                model_id, {"method": "custom", "content": {"event": "submit"}}
+            )
 
     def click_send(self) -> None:
         """Click the pane's Send button, as JupyterLab would."""
@@ -289,9 +298,9 @@ def test_typed_message_reaches_idle_kernel(
 
 
 def test_send_button_after_enter_sends_once(kernels: tuple[Kernel, Kernel]) -> None:
-    """A value synced on focus loss then a click on Send delivers the text once."""
+    """Enter then a click on Send delivers the text once."""
     alice, bob = kernels
-    text = "typed, then Send clicked"
+    text = "typed, Enter pressed, then Send clicked"
     transcript = bob.value("pane.transcript.model_id")
 
     alice.type_message(text)

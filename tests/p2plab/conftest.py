@@ -1,14 +1,16 @@
-"""Fixtures for the p2plab tests: key pairs, a real signaling server, a waiter."""
+"""Fixtures for the p2plab tests: key pairs, real signaling servers, a waiter."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
-from p2plab_server import SignalingServer
+from p2plab_server import Directory, SignalingServer
+from websockets.asyncio.server import Server
 
 from p2plab import Identity
 
@@ -59,6 +61,57 @@ async def server() -> AsyncIterator[RunningServer]:
     async with relay.serve("127.0.0.1", 0) as ws_server:
         port = ws_server.sockets[0].getsockname()[1]
         yield RunningServer(relay, f"ws://127.0.0.1:{port}", port)
+
+
+@dataclass
+class RestartableServer:
+    """A signaling server that a test stops and starts again on the same port.
+
+    Its directory is a SQLite file, so names stay bound across restarts, as
+    with ``p2plab-server --db``.
+
+    Attributes:
+        db: The directory's file.
+        port: The port, picked at the first start and kept after.
+        relay: The running relay, or None while stopped.
+    """
+
+    db: Path
+    port: int = 0
+    relay: SignalingServer | None = None
+    _ws: Server | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """Where clients connect."""
+        return f"ws://127.0.0.1:{self.port}"
+
+    async def start(self, directory: Directory | None = None) -> SignalingServer:
+        """Start listening, with the file's directory unless another is given."""
+        assert self._ws is None, "the server is already running"
+        relay = SignalingServer(directory or Directory(self.db))
+        self._ws = await relay.serve("127.0.0.1", self.port)
+        self.port = self._ws.sockets[0].getsockname()[1]
+        self.relay = relay
+        return relay
+
+    async def stop(self) -> None:
+        """Close every connection (code 1001) and stop listening."""
+        if self._ws is None or self.relay is None:
+            return
+        self._ws.close()
+        await self._ws.wait_closed()
+        self.relay.directory.close()
+        self._ws = self.relay = None
+
+
+@pytest.fixture
+async def restartable(tmp_path: Path) -> AsyncIterator[RestartableServer]:
+    """A running restartable server on 127.0.0.1, stopped at teardown."""
+    server = RestartableServer(tmp_path / "server.sqlite3")
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture

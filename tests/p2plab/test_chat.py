@@ -8,7 +8,7 @@ import json
 import pytest
 
 from p2plab import ChatError, DecryptionError, ReplayError, UnwrapError
-from p2plab.chat import MAX_TEXT, VERSION, ChatSession
+from p2plab.chat import MAX_TEXT, VERSION, ChatSession, Control, Receipt, Received
 from p2plab.identity import Identity
 from p2plab.sealing import NonceSequence, seal
 
@@ -397,3 +397,57 @@ def test_malformed_key_frames_raise_chat_error(
     assert not bob.ready
     assert bob.receive(alice.start()) is None
     assert bob.ready
+
+
+# Receipts and liveness probes.
+
+
+def test_each_opened_message_yields_a_receipt_for_the_sender(
+    sessions: tuple[ChatSession, ChatSession],
+) -> None:
+    """The receiver's receipt frame confirms the message and clears it on the sender."""
+    alice, bob = sessions
+    first, second = alice.seal("one"), alice.seal("two")
+    assert alice.unconfirmed == {0: "one", 1: "two"}
+
+    received = bob.receive(second.frame)
+    assert isinstance(received, Received) and received.reply is not None
+    assert alice.receive(received.reply) == Receipt(1)
+    assert alice.unconfirmed == {0: "one"}
+    assert first.counter == 0
+
+
+def test_a_receipt_for_an_unknown_message_is_refused(
+    sessions: tuple[ChatSession, ChatSession],
+) -> None:
+    """A receipt for a message never sent, or confirmed twice, raises ChatError."""
+    alice, bob = sessions
+    received = bob.receive(alice.seal("once").frame)
+    assert isinstance(received, Received) and received.reply is not None
+    alice.receive(received.reply)
+    with pytest.raises(ChatError, match="did not send"):
+        alice.receive(received.reply)
+    with pytest.raises(ChatError, match="did not send"):
+        alice.receive(json.dumps({"type": "ack", "counter": "0"}))
+
+
+def test_a_ping_is_answered_with_a_pong_of_the_same_number(
+    sessions: tuple[ChatSession, ChatSession],
+) -> None:
+    """ping() makes a numbered probe; the peer's reply names the same number."""
+    alice, bob = sessions
+    number, frame = alice.ping()
+    probe = bob.receive(frame)
+    assert isinstance(probe, Control) and probe.reply is not None
+    assert alice.receive(probe.reply) == Control(pong=number)
+    assert alice.ping()[0] == number + 1
+
+
+def test_a_probe_without_a_number_is_refused(
+    sessions: tuple[ChatSession, ChatSession],
+) -> None:
+    """A ping or pong whose number is missing or not an integer raises ChatError."""
+    _alice, bob = sessions
+    for frame in ('{"type": "ping"}', '{"type": "pong", "n": true}'):
+        with pytest.raises(ChatError, match="without a number"):
+            bob.receive(frame)

@@ -91,7 +91,8 @@ def test_lab_starts_server_and_jupyterlab_then_stops_both(tmp_path: Path) -> Non
                 time.sleep(0.2)
         assert status is not None, "JupyterLab did not answer within 60 s"
         assert _answers(server_port)
-        pid = int((tmp_path / "p2plab" / "server.pid").read_text())
+        pid_path = tmp_path / "p2plab" / f"server-{server_port}.pid"
+        pid = int(pid_path.read_text())
 
         lab.send_signal(signal.SIGTERM)
         assert lab.wait(timeout=30) == 0 or lab.returncode == -signal.SIGTERM
@@ -101,7 +102,7 @@ def test_lab_starts_server_and_jupyterlab_then_stops_both(tmp_path: Path) -> Non
             time.sleep(0.1)
         assert not _answers(server_port), "the signaling server was left running"
         assert not _answers(lab_port), "JupyterLab was left running"
-        assert not (tmp_path / "p2plab" / "server.pid").exists()
+        assert not pid_path.exists()
         assert _gone(pid), f"the server process {pid} is still alive"
     finally:
         if lab.poll() is None:

@@ -15,6 +15,7 @@ import pytest
 
 import p2plab.lab
 from p2plab import SignalingClosed, ensure_server, get_network, open_chat
+from p2plab.lab import pid_file
 
 if TYPE_CHECKING:
     from conftest import RunningServer
@@ -52,9 +53,9 @@ def stop_by_pid(pid: int) -> None:
         time.sleep(0.05)
 
 
-def read_pid(home: Path) -> int:
+def read_pid(url: str) -> int:
     """Return the process id that ensure_server wrote for the server it started."""
-    return int((home / "server.pid").read_text())
+    return int(pid_file(int(url.rsplit(":", 1)[1])).read_text())
 
 
 async def test_ensure_server_finds_a_running_server(
@@ -62,14 +63,14 @@ async def test_ensure_server_finds_a_running_server(
 ) -> None:
     """A server that already answers is used as it is, and nothing is started."""
     assert await asyncio.to_thread(ensure_server, server.url) == "running"
-    assert not (home / "server.pid").exists()
+    assert list(home.glob("server-*.pid")) == []
 
 
 def test_ensure_server_starts_a_detached_server(home: Path) -> None:
     """With no server on a local URL, one is started in its own session."""
     url = free_url()
     assert ensure_server(url) == "started"
-    pid = read_pid(home)
+    pid = read_pid(url)
     try:
         assert os.getsid(pid) == pid, "the server should have a session of its own"
         cmdline = Path(f"/proc/{pid}/cmdline")
@@ -86,7 +87,7 @@ def test_ensure_server_twice_at_once_starts_one(home: Path) -> None:
     url = free_url()
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(ensure_server, [url, url]))
-    pid = read_pid(home)
+    pid = read_pid(url)
     stop_by_pid(pid)
 
     assert sorted(results) == ["running", "started"]
@@ -110,7 +111,14 @@ def test_unreachable_remote_server_is_a_clear_error(
     assert probed == [("192.0.2.10", 8765)]
     assert url in str(caught.value)
     assert "teacher" in str(caught.value)
-    assert not (home / "server.pid").exists()
+    assert list(home.glob("server-*.pid")) == []
+
+
+def test_chatting_with_yourself_is_refused(home: Path) -> None:
+    """A partner with our own name is refused before anything starts."""
+    with pytest.raises(ValueError, match="cannot chat with itself"):
+        open_chat("dana", partner="dana", passphrase="pw", url=free_url())
+    assert list(home.glob("server-*.pid")) == []
 
 
 async def test_open_chat_twice_closes_the_first(server: RunningServer) -> None:
@@ -143,6 +151,22 @@ async def test_wrong_passphrase_keeps_the_open_chat(server: RunningServer) -> No
             )
         assert pane.connection_state == "waiting"
         assert "erin is not here yet" in pane.hint.value
+    finally:
+        assert pane.client is not None
+        await asyncio.wrap_future(get_network().submit(pane.client.close()))
+
+
+async def test_open_chat_joins_the_room_it_is_given(server: RunningServer) -> None:
+    """open_chat(room=...) joins that room, where only its own users are seen."""
+    pane = await asyncio.to_thread(
+        open_chat, "frank", partner="grace", passphrase="pw", url=server.url, room="p7"
+    )
+    try:
+        assert pane.client is not None
+        assert pane.client.room == pane.client.signaling.room == "p7"
+        assert list(server.relay.rooms) == ["p7"]
+        assert "frank" not in server.relay.online
+        assert pane.connection_state == "waiting"
     finally:
         assert pane.client is not None
         await asyncio.wrap_future(get_network().submit(pane.client.close()))

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from p2plab import ChatClient, ChatPane, Event, Identity
 from p2plab.network import NetworkThread
+from p2plab.signaling import Backoff
+
+if TYPE_CHECKING:
+    from conftest import RestartableServer
+
+Until = Callable[..., Awaitable[None]]
 
 # No server listens here; these clients are never started.
 NOWHERE = "ws://127.0.0.1:9"
 TIMEOUT = 5.0
+
+# Short waits between attempts to reconnect, so that restarts take little time.
+FAST = Backoff(first=0.02, cap=0.1)
+
+# The colour of the "reconnecting" badge.
+ORANGE = "#bc4c00"
 
 
 class RecordingClient(ChatClient):
@@ -118,22 +133,60 @@ def test_fingerprints_are_shown(
     assert pane.client is client
 
 
+def press_enter(pane: ChatPane) -> None:
+    """Deliver the custom message the browser sends when Enter is pressed."""
+    pane.input._handle_custom_msg({"event": "submit"}, [])
+
+
 def test_enter_in_the_box_sends_the_text(
     alice_id: Identity, network: NetworkThread
 ) -> None:
-    """A value synced from the browser is sent once, and the box is cleared."""
+    """Text synced keystroke by keystroke is sent once on Enter; the box empties."""
     pane = ChatPane("alice", "bob")
     client = RecordingClient(alice_id)
     pane.attach(client, network.submit)
 
-    # This is what ipywidgets does with the browser's "update" message.
+    # This is what ipywidgets does with the browser's "update" messages.
+    pane.input.set_state({"value": "hello"})
     pane.input.set_state({"value": "hello bob"})
+    assert client.sent == []
+    press_enter(pane)
     wait_for(lambda: client.sent, "the text to reach the client")
     pane.send_button.click()  # the box is empty again: nothing more is sent
+    press_enter(pane)
 
     assert client.sent == ["hello bob"]
     assert pane.input.value == ""
     assert pane.lines == []
+
+
+def test_leaving_the_box_keeps_the_draft(
+    alice_id: Identity, network: NetworkThread
+) -> None:
+    """Typed text is not sent until Enter or Send, whatever the focus does."""
+    pane = ChatPane("alice", "bob")
+    client = RecordingClient(alice_id)
+    pane.attach(client, network.submit)
+
+    pane.input.set_state({"value": "half-typed draf"})
+    time.sleep(0.2)
+    assert client.sent == []
+    assert pane.input.value == "half-typed draf"
+    pane.send_button.click()
+    wait_for(lambda: client.sent, "the draft to be sent by the button")
+    assert client.sent == ["half-typed draf"]
+
+
+def test_blank_text_is_not_sent(alice_id: Identity, network: NetworkThread) -> None:
+    """Enter on an empty or whitespace-only box sends nothing."""
+    pane = ChatPane("alice", "bob")
+    client = RecordingClient(alice_id)
+    pane.attach(client, network.submit)
+
+    pane.input.set_state({"value": "   "})
+    press_enter(pane)
+    time.sleep(0.2)
+    assert client.sent == []
 
 
 def test_send_without_a_chat_shows_why(
@@ -144,6 +197,7 @@ def test_send_without_a_chat_shows_why(
     pane.attach(ChatClient("alice", alice_id, NOWHERE, partner="bob"), network.submit)
 
     pane.input.value = "too early"
+    press_enter(pane)
     wait_for(lambda: pane.lines, "the refusal")
 
     assert pane.transcript_text() == "!: not sent: no open chat (offline)"
@@ -154,6 +208,7 @@ def test_pane_without_client_refuses_to_send() -> None:
     pane = ChatPane("alice")
 
     pane.input.value = "anyone?"
+    press_enter(pane)
 
     assert pane.transcript_text().startswith("!: not connected")
 
@@ -194,6 +249,7 @@ def test_pane_never_prints(
         pane=pane,
     )
     pane.input.value = "not yet"
+    press_enter(pane)
     wait_for(lambda: len(pane.lines) == 3, "the refusal")
 
     assert capfd.readouterr() == ("", "")
@@ -203,3 +259,131 @@ def test_repr_names_the_chat_only() -> None:
     """The text form of a pane is stable: no times, keys or states in it."""
     assert repr(ChatPane("alice", "bob")) == "<ChatPane alice ↔ bob>"
     assert repr(ChatPane("carol")) == "<ChatPane carol>"
+
+
+# Losing the server.
+
+
+def test_reconnecting_shows_its_colour_and_when_it_retries() -> None:
+    """A "reconnecting" state gets its own colour and a hint with the next attempt."""
+    pane = ChatPane("alice", "bob")
+
+    pane.handle(Event("state", "waiting", {"state": "waiting"}))
+    pane.handle(
+        Event(
+            "state",
+            "the signaling server is unreachable",
+            {"state": "reconnecting", "attempt": 3, "delay": 0.8},
+        )
+    )
+    hint = pane.hint.value
+    badge = pane.state.value
+    pane.handle(Event("state", "back on the server", {"state": "waiting"}))
+
+    assert ORANGE in badge and "<b>reconnecting</b>" in badge
+    assert "unreachable; retrying in 0.8 s (attempt 3)" in hint
+    assert "An open chat keeps working" in hint
+    assert "bob is not here yet" in pane.hint.value
+
+
+def test_server_news_during_a_chat_keeps_the_badge_and_shows_a_hint() -> None:
+    """While chatting, server news changes the hint only; the rejoin clears it."""
+    pane = ChatPane("alice", "bob")
+    pane.handle(Event("state", "chatting with bob", {"state": "connected"}))
+
+    pane.handle(Event("server", "shutting down", {"server": "shutdown"}))
+    shutdown = pane.hint.value
+    pane.handle(
+        Event("server", "unreachable", {"server": "reconnecting", "attempt": 1})
+    )
+    retrying = pane.hint.value
+    assert pane.connection_state == "connected"
+    pane.handle(Event("server", "back", {"server": "joined", "peers": ["bob"]}))
+
+    assert "shutting down" in shutdown and "reconnects by itself" in shutdown
+    assert "unreachable; retrying (attempt 1)" in retrying
+    assert pane.hint.value == ""
+    assert [state for _, state, _ in pane.states] == ["offline", "connected"]
+    assert "server: unreachable" in pane.connection_log.value
+
+
+def test_leaving_the_server_for_good_during_a_chat_says_what_to_do() -> None:
+    """Off the server for good, the pane says the chat goes on and how to rejoin."""
+    pane = ChatPane("alice", "bob")
+    pane.handle(Event("state", "chatting with bob", {"state": "connected"}))
+
+    pane.handle(Event("server", "gave up", {"server": "offline"}))
+
+    assert "this chat goes on peer to peer" in pane.hint.value
+    assert "run the cell" in pane.hint.value
+
+
+def loop_submit(
+    loop: asyncio.AbstractEventLoop,
+) -> Callable[[Coroutine[Any, Any, Any]], Future[Any]]:
+    """Return a submit function that runs coroutines on ``loop``."""
+    return lambda coro: asyncio.run_coroutine_threadsafe(coro, loop)
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[ChatClient]]:
+    """A list to put chat clients in; each is closed at teardown."""
+    made: list[ChatClient] = []
+    yield made
+    for client in made:
+        await client.close()
+
+
+async def test_a_waiting_pane_shows_reconnecting_then_waits_again(
+    restartable: RestartableServer,
+    clients: list[ChatClient],
+    alice_id: Identity,
+    until: Until,
+) -> None:
+    """With the server gone the pane says it retries; once back, it waits again."""
+    client = ChatClient("alice", alice_id, restartable.url, partner="bob", backoff=FAST)
+    clients.append(client)
+    pane = ChatPane("alice", "bob")
+    pane.attach(client, loop_submit(asyncio.get_running_loop()))
+    await client.start()
+    assert pane.connection_state == "waiting"
+
+    await restartable.stop()
+    await until(lambda: pane.connection_state == "reconnecting", what="the badge")
+    assert ORANGE in pane.state.value
+    assert "The signaling server is unreachable; retrying in" in pane.hint.value
+
+    await restartable.start()
+    await until(lambda: pane.connection_state == "waiting", what="the recovery")
+    assert "bob is not here yet" in pane.hint.value
+    assert client.signaling.connected
+
+
+async def test_a_chatting_pane_stays_connected_while_the_server_is_away(
+    restartable: RestartableServer,
+    clients: list[ChatClient],
+    alice_id: Identity,
+    bob_id: Identity,
+    until: Until,
+) -> None:
+    """The badge stays "connected", the hint says it retries, and messages arrive."""
+    alice = ChatClient("alice", alice_id, restartable.url, partner="bob", backoff=FAST)
+    bob = ChatClient("bob", bob_id, restartable.url, partner="alice", backoff=FAST)
+    clients.extend([alice, bob])
+    pane = ChatPane("alice", "bob")
+    pane.attach(alice, loop_submit(asyncio.get_running_loop()))
+    await alice.start()
+    await bob.start()
+    await alice.wait_ready(TIMEOUT)
+
+    await restartable.stop()
+    await until(lambda: "unreachable" in pane.hint.value, what="the hint")
+    await bob.send("the server is down, but this arrives")
+    await until(lambda: pane.lines, what="bob's message")
+    assert pane.connection_state == "connected"
+    assert pane.transcript_text() == "bob: the server is down, but this arrives"
+
+    await restartable.start()
+    await until(lambda: pane.hint.value == "", what="the hint to clear")
+    assert pane.connection_state == "connected"
+    assert alice.signaling.connected

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from p2plab_server import SignalingServer
+from p2plab_server import Directory, SignalingServer
 from p2plab_server.proof import signed_message
 from p2plab_server.protocol import PROTOCOL_VERSION, encode, fingerprint
 from p2plab_server.rsapss import load_spki, verify
@@ -21,15 +21,18 @@ from websockets.exceptions import ConnectionClosed
 
 from p2plab import SignalingClient, SignalingClosed, SignalingError
 from p2plab.identity import Identity
-from p2plab.signaling import sign_join
+from p2plab.signaling import Backoff, Retry, sign_join
 
 if TYPE_CHECKING:
-    from conftest import RunningServer
+    from conftest import RestartableServer, RunningServer
 
 Until = Callable[..., Awaitable[None]]
 
 OFFER_SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"
 CHALLENGE = base64.b64encode(bytes(range(32))).decode("ascii")
+
+# Short waits, so that a test sees several attempts to reconnect in a second.
+FAST = Backoff(first=0.02, cap=0.1)
 
 
 class Recorder:
@@ -38,6 +41,8 @@ class Recorder:
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
         self.closes: list[str] = []
+        self.retries: list[Retry] = []
+        self.rejoins: list[dict[str, Any]] = []
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         """Return the messages received of one type."""
@@ -53,16 +58,24 @@ async def clients(server: RunningServer) -> AsyncIterator[Clients]:
     made: list[SignalingClient] = []
 
     def make(
-        name: str, identity: Identity, room: str = "lab"
+        name: str,
+        identity: Identity,
+        room: str = "lab",
+        *,
+        url: str = server.url,
+        backoff: Backoff | None = FAST,
     ) -> tuple[SignalingClient, Recorder]:
         record = Recorder()
         client = SignalingClient(
-            server.url,
+            url,
             name,
             identity,
             room=room,
             on_message=record.messages.append,
             on_close=record.closes.append,
+            on_reconnecting=record.retries.append,
+            on_rejoined=record.rejoins.append,
+            backoff=backoff,
         )
         made.append(client)
         return client, record
@@ -446,18 +459,20 @@ async def test_send_before_connect_raises_signaling_closed(
         await client.send({"type": "lookup", "name": "bob"})
 
 
-async def test_server_shutdown_calls_on_close_and_fails_pending_requests(
+async def test_without_a_backoff_a_server_shutdown_ends_the_client(
     alice_id: Identity, bob_id: Identity, until: Until
 ) -> None:
-    """When the server shuts down, on_close runs once and a waiting request fails."""
+    """With backoff=None a shutdown calls on_close once and fails a waiting request."""
     record = Recorder()
     async with contextlib.AsyncExitStack() as stack:
         ws_server = await stack.enter_async_context(
             SignalingServer().serve("127.0.0.1", 0)
         )
         url = f"ws://127.0.0.1:{ws_server.sockets[0].getsockname()[1]}"
-        alice = SignalingClient(url, "alice", alice_id, on_close=record.closes.append)
-        bob = SignalingClient(url, "bob", bob_id)
+        alice = SignalingClient(
+            url, "alice", alice_id, on_close=record.closes.append, backoff=None
+        )
+        bob = SignalingClient(url, "bob", bob_id, backoff=None)
         stack.push_async_callback(alice.close)
         stack.push_async_callback(bob.close)
         await alice.connect()
@@ -476,14 +491,15 @@ async def test_server_shutdown_calls_on_close_and_fails_pending_requests(
         start = loop.time()
         ws_server.close()
         await ws_server.wait_closed()
-        with pytest.raises(SignalingClosed, match="signaling server closed"):
+        with pytest.raises(SignalingClosed, match="ended .*1001.*no reply came"):
             await asyncio.wait_for(pending, 5)
         assert loop.time() - start < 5
 
         await until(lambda: record.closes, what="on_close")
         assert record.closes == ["closed by the server (1001)"]
+        assert (alice.state, alice.ended) == ("closed", "lost")
         assert not alice.connected
-        with pytest.raises(SignalingClosed):
+        with pytest.raises(SignalingClosed, match="closed by the server"):
             await alice.lookup("bob")
 
 
@@ -495,3 +511,286 @@ async def test_close_is_safe_twice(clients: Clients, alice_id: Identity) -> None
     await alice.close()
     assert not alice.connected
     assert record.closes == ["closed by this client"]
+
+
+# Reconnecting.
+
+
+def test_backoff_doubles_from_the_first_wait_up_to_the_cap() -> None:
+    """Without jitter the waits are 0.2, 0.4, 0.8, 1.6, 3.2 s, then 5 s for good."""
+    backoff = Backoff()
+    delays = [backoff.delay(attempt) for attempt in range(1, 9)]
+    assert delays == pytest.approx([0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0, 5.0])
+    assert backoff.delay(10_000) == 5.0
+    assert Backoff(first=1, factor=10, cap=60).delay(10_000) == 60
+
+
+@pytest.mark.parametrize("draw", [0.0, 0.25, 0.5, 0.999, 1.0])
+def test_backoff_jitter_takes_off_at_most_its_share(draw: float) -> None:
+    """A random draw shortens a wait by at most the jitter's share, never more."""
+    backoff = Backoff(first=0.2, cap=5.0, jitter=0.5)
+    for attempt in range(1, 12):
+        longest = backoff.delay(attempt)
+        assert longest / 2 <= backoff.delay(attempt, draw) <= longest <= 5.0
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"first": 0}, "first wait"),
+        ({"first": 6, "cap": 5}, "at most the cap"),
+        ({"factor": 0.5}, "factor"),
+        ({"jitter": 1.5}, "jitter"),
+        ({"attempts": 0}, "backoff=None"),
+    ],
+    ids=["first", "over-cap", "factor", "jitter", "attempts"],
+)
+def test_backoff_refuses_settings_that_make_no_sense(
+    options: dict[str, Any], words: str
+) -> None:
+    """A backoff that could not work raises ValueError saying which setting."""
+    with pytest.raises(ValueError, match=words):
+        Backoff(**options)
+    with pytest.raises(ValueError, match="count from 1"):
+        Backoff().delay(0)
+
+
+async def test_a_restarted_server_is_rejoined_by_itself(
+    clients: Clients,
+    restartable: RestartableServer,
+    alice_id: Identity,
+    bob_id: Identity,
+    until: Until,
+) -> None:
+    """After a restart both clients sign new challenges, rejoin, and see each other."""
+    alice, alice_record = clients("alice", alice_id, url=restartable.url)
+    bob, bob_record = clients("bob", bob_id, url=restartable.url)
+    await alice.connect()
+    await bob.connect()
+    await until(lambda: alice.peers == {"bob"}, what="alice to see bob")
+
+    await restartable.stop()
+    await until(lambda: len(alice_record.retries) >= 3, what="a few attempts")
+    assert alice.state == "reconnecting" and not alice.connected
+    assert alice.peers == set()
+    assert [r.attempt for r in alice_record.retries[:3]] == [1, 2, 3]
+    assert "1001" in alice_record.retries[0].reason
+    assert "cannot reach" in alice_record.retries[-1].reason
+    with pytest.raises(SignalingClosed, match="reconnecting, attempt"):
+        await alice.relay("offer", "bob", sdp=OFFER_SDP)
+
+    await restartable.start()
+    await until(lambda: alice.connected and bob.connected, what="both to rejoin")
+    await until(
+        lambda: alice.peers == {"bob"} and bob.peers == {"alice"},
+        what="presence after the rejoin",
+    )
+    assert len(alice_record.rejoins) == len(bob_record.rejoins) == 1
+    assert alice.retry is None and alice_record.closes == []
+
+    # Each connection had its own challenge, and each join signed its own.
+    hellos = [f.message for f in alice.frames if f.message["type"] == "hello"]
+    joins = [f.message for f in alice.frames if f.message["type"] == "join"]
+    assert len(hellos) == len(joins) == 2
+    assert [j["challenge"] for j in joins] == [h["challenge"] for h in hellos]
+    assert hellos[0]["challenge"] != hellos[1]["challenge"]
+
+    # The rejoined connection works: a lookup and a relay go through.
+    assert (await alice.lookup("bob"))["online"] is True
+    await alice.relay("offer", "bob", sdp=OFFER_SDP)
+    await until(lambda: bob_record.of_type("offer"), what="the relayed offer")
+
+
+async def test_presence_after_a_rejoin_comes_from_the_welcome(
+    clients: Clients,
+    restartable: RestartableServer,
+    alice_id: Identity,
+    bob_id: Identity,
+    until: Until,
+) -> None:
+    """A peer that left while the server was down is not in peers after the rejoin."""
+    alice, alice_record = clients("alice", alice_id, url=restartable.url)
+    bob, _ = clients("bob", bob_id, url=restartable.url)
+    await alice.connect()
+    await bob.connect()
+    await until(lambda: alice.peers == {"bob"}, what="alice to see bob")
+
+    await restartable.stop()
+    await bob.close()
+    await restartable.start()
+    await until(lambda: alice_record.rejoins, what="alice to rejoin")
+    assert alice_record.rejoins[0]["peers"] == []
+    assert alice.peers == set()
+    assert bob.state == "closed" and not bob.connected
+
+
+async def test_a_request_pending_when_the_connection_drops_fails_clearly(
+    clients: Clients,
+    restartable: RestartableServer,
+    alice_id: Identity,
+    bob_id: Identity,
+    until: Until,
+) -> None:
+    """A waiting request fails with SignalingClosed saying the client reconnects."""
+    alice, alice_record = clients("alice", alice_id, url=restartable.url)
+    bob, _ = clients("bob", bob_id, url=restartable.url)
+    await alice.connect()
+    await bob.connect()
+    request = {"type": "offer", "to": "bob", "sdp": OFFER_SDP}
+    pending = asyncio.create_task(alice.request(request, timeout=30))
+    await until(
+        lambda: any(f.message["type"] == "offer" for f in alice.frames),
+        what="the request to be sent",
+    )
+
+    await restartable.stop()
+    with pytest.raises(SignalingClosed, match="1001.*reconnects by itself"):
+        await asyncio.wait_for(pending, 5)
+    await restartable.start()
+    await until(lambda: alice.connected, what="alice to rejoin")
+    assert alice_record.closes == []
+
+
+async def test_a_shutdown_notice_is_passed_on_and_the_client_comes_back(
+    clients: Clients, server: RunningServer, alice_id: Identity, until: Until
+) -> None:
+    """The server's shutdown notice reaches on_message; after close 1001 it rejoins."""
+    alice, record = clients("alice", alice_id)
+    await alice.connect()
+
+    # What a server going down for an update sends: a notice, then 1001.
+    ws = server.relay.online["alice"]
+    notice = {"type": "shutdown", "message": "restarting for an update"}
+    await ws.send(json.dumps(notice))
+    await ws.close(1001, "going away")
+
+    await until(lambda: record.rejoins, what="alice to rejoin")
+    assert record.of_type("shutdown") == [notice]
+    assert record.retries[0].attempt == 1
+    assert record.retries[0].reason == "closed by the server (1001 going away)"
+    assert alice.connected and server.relay.online["alice"] is not ws
+
+
+async def test_close_while_joined_stops_for_good(
+    clients: Clients, server: RunningServer, alice_id: Identity
+) -> None:
+    """After close() the client never connects again, and says it closed itself."""
+    alice, record = clients("alice", alice_id)
+    await alice.connect()
+    await alice.close()
+    await asyncio.sleep(10 * FAST.cap)
+    assert "alice" not in server.relay.online
+    assert record.retries == [] and record.closes == ["closed by this client"]
+    assert (alice.state, alice.ended) == ("closed", "closed")
+    with pytest.raises(SignalingClosed, match="closed by this client"):
+        await alice.lookup("bob")
+
+
+async def test_close_while_reconnecting_stops_the_attempts(
+    clients: Clients,
+    restartable: RestartableServer,
+    alice_id: Identity,
+    until: Until,
+) -> None:
+    """close() during the backoff ends the attempts; a server back later sees none."""
+    alice, record = clients("alice", alice_id, url=restartable.url)
+    await alice.connect()
+    await restartable.stop()
+    await until(lambda: len(record.retries) >= 2, what="the attempts to start")
+
+    await alice.close()
+    attempts = len(record.retries)
+    relay = await restartable.start()
+    await asyncio.sleep(10 * FAST.cap)
+    assert relay.rooms == {}
+    assert len(record.retries) == attempts
+    assert record.closes == ["closed by this client"]
+    assert record.rejoins == []
+
+
+async def test_a_replaced_connection_does_not_fight_back(
+    clients: Clients, server: RunningServer, alice_id: Identity, until: Until
+) -> None:
+    """A connection replaced by a newer one (4001) stops, says why, and stays away."""
+    first, first_record = clients("alice", alice_id)
+    second, second_record = clients("alice", alice_id)
+    await first.connect()
+    await second.connect()
+    await until(lambda: first_record.closes, what="the first to stop")
+
+    await asyncio.sleep(10 * FAST.cap)
+    assert first.ended == "replaced"
+    (reason,) = first_record.closes
+    assert "replaced by a newer connection" in reason and "4001" in reason
+    assert "not reconnecting" in reason
+    assert first_record.retries == []
+    assert second.connected and second_record.retries == []
+    assert server.relay.online["alice"] is not None
+    joins = [
+        f for c in (first, second) for f in c.frames if f.message["type"] == "join"
+    ]
+    assert len(joins) == 2
+
+
+async def test_a_refused_rejoin_stops_retrying_and_says_why(
+    clients: Clients,
+    restartable: RestartableServer,
+    alice_id: Identity,
+    eve_id: Identity,
+    until: Until,
+) -> None:
+    """A rejoin refused with name-taken is not tried again; the refusal is kept."""
+    alice, record = clients("alice", alice_id, url=restartable.url)
+    await alice.connect()
+    await restartable.stop()
+
+    # The server comes back with a directory where eve holds the name.
+    directory = Directory()
+    directory.bind("lab", "alice", eve_id.public_b64)
+    await restartable.start(directory)
+    await until(lambda: record.closes, what="alice to give up")
+    await asyncio.sleep(10 * FAST.cap)
+
+    assert alice.ended == "refused"
+    assert alice.refusal is not None and alice.refusal.code == "name-taken"
+    (reason,) = record.closes
+    assert "name-taken" in reason and "not reconnecting" in reason
+    joins = [f for f in alice.frames if f.message["type"] == "join"]
+    assert len(joins) == 2
+    with pytest.raises(SignalingClosed, match="name-taken"):
+        await alice.lookup("bob")
+
+
+async def test_the_client_gives_up_when_its_time_runs_out(
+    clients: Clients, restartable: RestartableServer, alice_id: Identity, until: Until
+) -> None:
+    """With the server gone for good, the attempts stop after give_up_after seconds."""
+    backoff = Backoff(first=0.02, cap=0.05, give_up_after=0.3)
+    alice, record = clients("alice", alice_id, url=restartable.url, backoff=backoff)
+    await alice.connect()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await restartable.stop()
+
+    await until(lambda: record.closes, what="alice to give up")
+    assert loop.time() - start < 0.3 + 2
+    assert alice.ended == "gave-up"
+    (reason,) = record.closes
+    assert f"gave up reconnecting after {len(record.retries)} attempt(s)" in reason
+    assert "cannot reach" in reason
+    assert 3 <= len(record.retries) <= backoff.attempts
+
+
+async def test_a_connection_dropped_without_a_close_frame_is_rejoined(
+    clients: Clients, server: RunningServer, alice_id: Identity, until: Until
+) -> None:
+    """A TCP connection cut without a closing handshake (1006) is rejoined too."""
+    alice, record = clients("alice", alice_id)
+    await alice.connect()
+    dropped = server.relay.online["alice"]
+
+    dropped.transport.abort()
+
+    await until(lambda: record.rejoins, what="alice to rejoin")
+    assert record.retries[0].reason.startswith("dropped without a closing handshake")
+    assert alice.connected and server.relay.online["alice"] is not dropped
