@@ -8,11 +8,16 @@ deploy it on a small machine without Jupyter or aiortc::
 The protocol is written out in ``docs/protocol.md``: :mod:`.protocol` holds
 its messages, :mod:`.proof` the signed join, :mod:`.rsapss` the RSA-PSS check,
 :mod:`.directory` the SQLite directory and :mod:`.relay` the WebSocket server.
+:mod:`.settings` gathers what a server may be told (keepalive, the offline
+queue, limits); :mod:`.mailbox` holds messages for users who are briefly
+offline, :mod:`.ratelimit` paces each connection, and :mod:`.health` answers
+``GET /health``.
 """
 
 from .directory import Directory
 from .protocol import DEFAULT_ROOM, MAX_FRAME, PROTOCOL_VERSION, ProtocolError
 from .relay import SignalingServer, run
+from .settings import Settings
 
 __all__ = [
     "DEFAULT_ROOM",
@@ -20,6 +25,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "Directory",
     "ProtocolError",
+    "Settings",
     "SignalingServer",
     "run",
 ]

@@ -16,6 +16,11 @@ including an error reply, carries the same ``id``, so a client can match
 answers to questions. The server sets ``from`` itself on every relayed
 message; a ``from`` sent by a client is refused, so no one can speak in
 another user's name.
+
+The server also speaks unasked: ``joined`` and ``left`` for the room,
+relayed messages, ``expired`` (with the ``id`` of a relayed request that was
+held for an offline user and never delivered) and ``shutdown``. A client
+ignores any type it does not know.
 """
 
 from __future__ import annotations
@@ -53,9 +58,10 @@ __all__ = [
 #: added the signed join (``hello``, ``challenge``, ``signature``) and rooms.
 PROTOCOL_VERSION = "2"
 
-#: Largest frame the server reads, in bytes. An SDP with a few dozen
-#: candidates is 2-4 KiB; the limit leaves ample room and keeps a single
-#: client from making the server buffer large messages.
+#: Largest frame the server reads by default, in bytes (``p2plab-server
+#: --max-frame`` changes it). An SDP with a few dozen candidates is 2-4 KiB;
+#: the limit leaves ample room and keeps a single client from making the
+#: server buffer large messages.
 MAX_FRAME = 64 * 1024
 
 #: The room the lab joins when none is named.
@@ -92,6 +98,7 @@ REQUESTS: dict[str, dict[str, _Types]] = {
     "answer": {"to": str, **_SDP_FIELDS},
     "candidate": {"to": str, **_CANDIDATE_FIELDS},
     "bye": {"to": str},
+    "health": {},
 }
 
 #: Server to client: each message type with the fields it always carries.
@@ -106,6 +113,9 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "candidate": ("from", *_CANDIDATE_FIELDS),
     "bye": ("from",),
     "error": ("code", "message"),
+    "expired": ("to", "ref", "message"),
+    "shutdown": ("message",),
+    "health": ("version", "rooms", "users", "uptime"),
 }
 
 #: Server to client: the fields a message carries only sometimes. ``id``
@@ -114,6 +124,8 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "welcome": ("id",),
     "key": ("id",),
     "error": ("ref", "id"),
+    "expired": ("id",),
+    "health": ("id",),
 }
 
 #: Every error code, with what it means. Codes are stable: clients and tests
@@ -133,13 +145,21 @@ ERRORS: dict[str, str] = {
     "name-taken": "the name is bound to another public key in this room",
     "unknown-peer": "no user of that name is in this room",
     "self": "a message cannot be sent to yourself",
+    "rate-limited": "this connection sends faster than the server's rate limit; "
+    "the request was not processed",
+    "room-full": "the room has as many users as the server allows in one room",
+    "server-full": "the server has as many users as it allows",
+    "queue-full": "the recipient is offline and already has as many messages "
+    "waiting as the server holds",
 }
 
 #: WebSocket close codes the server uses, with what each means.
 CLOSE_CODES: dict[int, str] = {
     1000: "normal closure: the client closed the connection",
     1001: "going away: the server is shutting down",
-    1009: "message too big: a frame over the hard limit (16 x MAX_FRAME)",
+    1009: "message too big: a frame over the hard limit (16 x the frame limit)",
+    1011: "server error; with the reason `keepalive ping timeout`: the connection "
+    "did not answer the server's ping in time",
     4001: "replaced: the same name joined the room again on a newer connection",
 }
 
@@ -213,11 +233,12 @@ def encode(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
-def parse(frame: str | bytes) -> dict[str, Any]:
+def parse(frame: str | bytes, max_frame: int = MAX_FRAME) -> dict[str, Any]:
     """Parse and validate one frame sent by a client.
 
     Args:
         frame: The frame as received: text, or bytes holding UTF-8 text.
+        max_frame: The largest frame accepted, in bytes.
 
     Returns:
         The request as a dict. Its ``type`` is one of the request types and
@@ -227,19 +248,28 @@ def parse(frame: str | bytes) -> dict[str, Any]:
         ProtocolError: If the frame is too large, not a JSON object, of an
             unknown type, or has a missing, extra or badly typed field.
     """
-    # The limit is in bytes, so text is measured as the UTF-8 it came in.
-    raw = frame.encode("utf-8", "surrogatepass") if isinstance(frame, str) else frame
-    size = len(raw)
-    if size > MAX_FRAME:
+    # The limit is in bytes, so text is measured as the UTF-8 it came in. A
+    # character takes at most 4 bytes: a short text needs no encoding to be
+    # known to fit, which spares the common case a copy of the frame.
+    size = len(frame)
+    if isinstance(frame, str) and 4 * size > max_frame:
+        size = len(frame.encode("utf-8", "surrogatepass"))
+    if size > max_frame:
         raise ProtocolError(
             "too-large",
-            f"frame of {size} bytes; the limit is {MAX_FRAME} bytes",
+            f"frame of {size} bytes; the limit is {max_frame} bytes: send less "
+            "(an SDP is usually 2-4 KiB)",
         )
     try:
         msg = json.loads(frame)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(
             "bad-json", f"the frame is not valid JSON ({exc})"
+        ) from None
+    except RecursionError:
+        # A few kilobytes of "[[[[..." exhaust the parser's recursion limit.
+        raise ProtocolError(
+            "bad-json", "the frame nests JSON too deeply to be a protocol message"
         ) from None
     if not isinstance(msg, dict):
         raise ProtocolError("bad-json", "the frame must be a JSON object")
@@ -358,7 +388,7 @@ def parse_reply(frame: str | bytes) -> dict[str, Any]:
     """
     try:
         msg = json.loads(frame)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ProtocolError(
             "bad-json", "the server sent a frame that is not JSON"
         ) from None

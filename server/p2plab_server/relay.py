@@ -10,6 +10,15 @@ peer-to-peer data channel, not through here.
 Every connection starts with ``hello`` and a fresh challenge; a ``join`` must
 sign it (see :mod:`p2plab_server.proof`). The protocol is written out in
 ``docs/protocol.md``.
+
+Around the relay, the server looks after itself and its users, as its
+:class:`~p2plab_server.settings.Settings` say: keepalive pings find
+connections that died without a word; a message for a user who is briefly
+offline waits in a :mod:`mailbox <p2plab_server.mailbox>`; a :mod:`token
+bucket <p2plab_server.ratelimit>` per connection and caps on users keep one
+client from crowding out the others; ``GET /health`` reports on the server
+(:mod:`p2plab_server.health`); and a shutdown tells every client before it
+closes the connection.
 """
 
 from __future__ import annotations
@@ -17,19 +26,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import ssl as ssl_module
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.protocol import State
+from websockets.typing import Origin
 
 from .directory import MEMORY, Directory
+from .health import HealthEndpoint, report
+from .mailbox import Address, Letter, Mailroom
 from .proof import check_join, new_challenge
 from .protocol import (
     CLOSE_REPLACED,
     DEFAULT_ROOM,
-    MAX_FRAME,
     PROTOCOL_VERSION,
     RELAYED,
     ProtocolError,
@@ -37,28 +53,50 @@ from .protocol import (
     fingerprint,
     parse,
 )
+from .ratelimit import TokenBucket
+from .settings import Settings
 
-__all__ = ["CLOSE_REPLACED", "FrameObserver", "SignalingServer", "run"]
+__all__ = [
+    "CLOSE_GOING_AWAY",
+    "CLOSE_REPLACED",
+    "HARD_FRAME_LIMIT",
+    "FrameObserver",
+    "SignalingServer",
+    "run",
+]
 
 logger = logging.getLogger(__name__)
 
-# websockets logs every frame, payload included, at DEBUG. Its connections get
-# this logger instead, held at INFO whatever the root level, so that no SDP or
-# key ever reaches a log.
+# websockets logs every frame, payload included, at DEBUG, and every
+# handshake at INFO. Its connections get this logger instead, held at WARNING
+# whatever the root level: no SDP or key ever reaches a log, and a teacher's
+# log shows joins and leaves rather than handshakes.
 wire_logger = logging.getLogger(f"{__name__}.wire")
-wire_logger.setLevel(logging.INFO)
+wire_logger.setLevel(logging.WARNING)
 
 #: ``observer(connection_id, direction, frame)`` sees every frame the server
 #: reads (direction ``"<"``) or writes (``">"``), as the server has it.
 FrameObserver = Callable[[int, str, str | bytes], None]
 
-# Frames up to this size are read and answered with a ``too-large`` error, so
-# the connection survives; anything larger is cut off by websockets with close
-# code 1009 before it is buffered.
-HARD_FRAME_LIMIT = 16 * MAX_FRAME
+#: Frames up to this size (with the default frame limit) are read and answered
+#: with a ``too-large`` error, so the connection survives; anything larger is
+#: cut off by websockets with close code 1009 before it is buffered.
+HARD_FRAME_LIMIT = Settings().hard_frame_limit
+
+#: The close code of every connection when the server shuts down.
+CLOSE_GOING_AWAY = 1001
+
+_SHUTDOWN_REASON = "the server is shutting down"
+_SHUTDOWN_MESSAGE = (
+    "the signaling server is shutting down; open chats go on peer to peer; "
+    "join again once it is back"
+)
+
+# Time allowed, beyond the close timeout, for handlers to finish at shutdown.
+_SHUTDOWN_SLACK = 1.0
 
 
-@dataclass
+@dataclass(eq=False, slots=True)
 class _Client:
     """One connection: its challenge, and its room and name once joined."""
 
@@ -66,6 +104,12 @@ class _Client:
     challenge: str
     room: str | None = None
     name: str | None = None
+
+    def __str__(self) -> str:
+        if self.name is not None:
+            return f"{self.name} in {self.room}"
+        address = self.ws.remote_address
+        return f"a connection from {address[0] if address else 'an unknown address'}"
 
 
 class SignalingServer:
@@ -76,11 +120,15 @@ class SignalingServer:
             directory when omitted.
         observer: Called with every frame read or written; used by the demo,
             the tests and the "what the server saw" lesson.
+        settings: Keepalive, offline queue, limits and origins; the defaults
+            when omitted.
 
     Attributes:
         rooms: For each room with someone in it, the connections by name.
+        settings: As given.
 
-    Use :meth:`serve` to listen on a socket::
+    Use :meth:`serve` to listen on a socket, and :meth:`shutdown` to stop
+    gracefully (:func:`run` does both)::
 
         server = SignalingServer()
         async with server.serve("127.0.0.1", 8765) as ws_server:
@@ -92,29 +140,70 @@ class SignalingServer:
         directory: Directory | None = None,
         *,
         observer: FrameObserver | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.directory = directory if directory is not None else Directory(MEMORY)
         self.observer = observer
+        self.settings = settings if settings is not None else Settings()
         self.rooms: dict[str, dict[str, ServerConnection]] = {}
+        self._users = 0
+        self._clients: set[_Client] = set()
+        self._mail = Mailroom(self.settings.queue)
+        self._expiry: asyncio.TimerHandle | None = None
         self._closing: set[asyncio.Task[None]] = set()
+        self._started = time.monotonic()
+        self._stopping = False
 
     @property
     def online(self) -> dict[str, ServerConnection]:
         """The connections in the default room, by name (a one-room lab's view)."""
         return self.rooms.get(DEFAULT_ROOM, {})
 
-    def serve(self, host: str = "127.0.0.1", port: int = 8765) -> Server:
+    @property
+    def users(self) -> int:
+        """Users online, all rooms together."""
+        return self._users
+
+    @property
+    def held(self) -> int:
+        """Messages held for users who are offline, all rooms together."""
+        return len(self._mail)
+
+    def health(self) -> dict[str, Any]:
+        """Return the ``health`` message: version, rooms, users and uptime."""
+        return report(len(self.rooms), self._users, time.monotonic() - self._started)
+
+    def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        *,
+        ssl: ssl_module.SSLContext | None = None,
+    ) -> Server:
         """Return the websockets ``serve`` context manager for this relay.
 
         Port 0 picks a free port; read it from the returned server's
-        ``sockets``.
+        ``sockets``. With an ``ssl`` context the server speaks ``wss://``.
+        The same port answers ``GET /health``.
         """
+        settings = self.settings
+        origins: list[Origin | None] | None = None
+        if settings.origins:
+            # No Origin header: a program, not a web page. See docs/protocol.md.
+            origins = [*(Origin(origin) for origin in settings.origins), None]
         return serve(
             self.handle,
             host,
             port,
-            max_size=HARD_FRAME_LIMIT,
+            ssl=ssl,
+            max_size=settings.hard_frame_limit,
             compression=None,
+            ping_interval=settings.ping_interval,
+            ping_timeout=settings.ping_timeout,
+            close_timeout=settings.close_timeout,
+            origins=origins,
+            process_request=HealthEndpoint(self.health),
+            process_response=self._log_refused_origin,
             logger=wire_logger,
         )
 
@@ -125,7 +214,17 @@ class SignalingServer:
         are answered with an ``error`` and the loop goes on: one client's
         mistake never ends its connection or touches anyone else.
         """
+        if self._stopping:
+            await self._turn_away(ws)
+            return
+        clock = time.monotonic
+        settings = self.settings
+        bucket = None
+        if settings.rate > 0:
+            bucket = TokenBucket(settings.rate, settings.burst, clock())
         client = _Client(ws, new_challenge())
+        max_frame = settings.max_frame
+        self._clients.add(client)
         try:
             hello = {
                 "type": "hello",
@@ -136,44 +235,81 @@ class SignalingServer:
             async for frame in ws:
                 self._observe(ws, "<", frame)
                 try:
-                    await self._dispatch(client, parse(frame))
+                    if bucket is not None and not bucket.take(clock()):
+                        raise self._over_rate(client, bucket, frame)
+                    await self._dispatch(client, parse(frame, max_frame))
                 except ProtocolError as exc:
-                    logger.debug("= %s refused: %s", client.name or ws.id, exc.code)
+                    logger.debug("= %s refused: %s", client, exc.code)
                     await self._send(ws, exc.reply())
         except ConnectionClosed:
             pass
         finally:
+            self._clients.discard(client)
             self._leave(client)
 
     async def _dispatch(self, client: _Client, msg: dict[str, Any]) -> None:
         """Act on one valid request."""
         kind = msg["type"]
-        if kind == "join":
-            if client.name is not None:
-                raise ProtocolError(
-                    "already-joined",
-                    f"this connection is already {client.name!r} in room "
-                    f"{client.room!r}",
-                    kind,
-                    msg.get("id"),
-                )
-            await self._join(client, msg)
-            return
-        if client.name is None or client.room is None:
+        room, name = client.room, client.name
+        if room is not None and name is not None and kind in RELAYED:
+            await self._relay(room, name, msg)
+        elif kind == "join":
+            self._join(client, msg)
+        elif kind == "health":
+            logger.debug("< %s health", client)
+            await self._send(client.ws, _answer(self.health(), msg))
+        elif room is None or name is None:
             raise ProtocolError(
                 "not-joined", f"send join before {kind}", kind, msg.get("id")
             )
-        if kind == "lookup":
-            await self._lookup(client.ws, client.room, msg)
-        elif kind in RELAYED:
-            await self._relay(client.room, client.name, msg)
+        else:
+            await self._lookup(client.ws, room, msg)
 
-    async def _join(self, client: _Client, msg: dict[str, Any]) -> None:
+    def _over_rate(
+        self, client: _Client, bucket: TokenBucket, frame: str | bytes
+    ) -> ProtocolError:
+        """Return the refusal of a frame that came over the rate limit."""
+        # The refusal names the request when it can, so that a client can
+        # match it; reading the frame costs no more than serving it would.
+        try:
+            msg = parse(frame, self.settings.max_frame)
+            kind, msg_id = msg["type"], msg.get("id")
+        except ProtocolError as exc:
+            kind, msg_id = exc.ref, exc.id
+        rate, burst = bucket.rate, bucket.burst
+        if bucket.refused == 1:
+            logger.info(
+                "rate limit: refusing frames from %s (over %g a second, burst %d)",
+                client,
+                rate,
+                burst,
+            )
+        return ProtocolError(
+            "rate-limited",
+            f"this connection sent more than {rate:g} messages a second (burst "
+            f"{burst}); the {kind or 'frame'} was not processed: wait a moment "
+            "and send it again",
+            kind,
+            msg_id,
+        )
+
+    # Joining and leaving.
+
+    def _join(self, client: _Client, msg: dict[str, Any]) -> None:
         room: str = msg["room"]
         name: str = msg["name"]
         key: str = msg["key"]
+        if client.name is not None:
+            raise ProtocolError(
+                "already-joined",
+                f"this connection is already {client.name!r} in room {client.room!r}",
+                "join",
+                msg.get("id"),
+            )
         try:
             check_join(msg, client.challenge)
+            if name not in self.rooms.get(room, {}):
+                self._check_capacity(room, msg.get("id"))
             if not self.directory.bind(room, name, key):
                 raise ProtocolError(
                     "name-taken",
@@ -188,16 +324,19 @@ class SignalingServer:
             raise
 
         peers = self._admit(client, room, name)
-        welcome: dict[str, Any] = {
+        welcome = {
             "type": "welcome",
             "room": room,
             "name": name,
             "peers": peers,
             "version": PROTOCOL_VERSION,
         }
-        if "id" in msg:
-            welcome["id"] = msg["id"]
-        await self._send(client.ws, welcome)
+        # The welcome and the held messages are written at once, before any
+        # other task runs: a message relayed live from now on comes after
+        # every message held before, so no sender's messages are reordered.
+        self._post(client.ws, encode(_answer(welcome, msg)))
+        for frame in self._collect(client, room, name):
+            self._post(client.ws, frame)
         joined = {
             "type": "joined",
             "name": name,
@@ -206,6 +345,28 @@ class SignalingServer:
         }
         others = [ws for peer, ws in self.rooms[room].items() if peer != name]
         self._broadcast(joined, others)
+
+    def _check_capacity(self, room: str, msg_id: str | int | None) -> None:
+        """Refuse a newcomer to a full room or a full server."""
+        settings = self.settings
+        members = len(self.rooms.get(room, {}))
+        if members >= settings.room_users:
+            raise ProtocolError(
+                "room-full",
+                f"room {room!r} has {members} users, the most this server allows "
+                "in one room: join another room, or ask whoever runs the server "
+                "to raise --room-users",
+                "join",
+                msg_id,
+            )
+        if self._users >= settings.server_users:
+            raise ProtocolError(
+                "server-full",
+                f"the server has {self._users} users online, the most it allows: "
+                "try again later, or ask whoever runs it to raise --server-users",
+                "join",
+                msg_id,
+            )
 
     def _admit(self, client: _Client, room: str, name: str) -> list[str]:
         """Give ``client`` the name in the room; return the others there, sorted."""
@@ -219,7 +380,9 @@ class SignalingServer:
         previous = members.get(name)
         members[name] = client.ws
         client.room, client.name = room, name
-        if previous is not None:
+        if previous is None:
+            self._users += 1
+        else:
             logger.info("%s rejoined %s; closing the previous connection", name, room)
             self._close_replaced(previous)
         logger.info("%s joined %s (%d online)", name, room, len(members))
@@ -241,10 +404,13 @@ class SignalingServer:
         if members.get(name) is not client.ws:
             return  # replaced by a newer connection: no one left
         del members[name]
+        self._users -= 1
         if not members:
             del self.rooms[room]
         logger.info("%s left %s (%d online)", name, room, len(members))
         self._broadcast({"type": "left", "name": name}, list(members.values()))
+
+    # Lookups and relays.
 
     async def _lookup(
         self, ws: ServerConnection, room: str, msg: dict[str, Any]
@@ -258,16 +424,14 @@ class SignalingServer:
                 "lookup",
                 msg.get("id"),
             )
-        reply: dict[str, Any] = {
+        reply = {
             "type": "key",
             "name": name,
             "key": key,
             "fingerprint": fingerprint(key),
             "online": name in self.rooms.get(room, {}),
         }
-        if "id" in msg:
-            reply["id"] = msg["id"]
-        await self._send(ws, reply)
+        await self._send(ws, _answer(reply, msg))
 
     async def _relay(self, room: str, sender: str, msg: dict[str, Any]) -> None:
         kind, recipient = msg["type"], msg["to"]
@@ -275,33 +439,175 @@ class SignalingServer:
             raise ProtocolError(
                 "self", "a message cannot be sent to yourself", kind, msg.get("id")
             )
-        target = self.rooms.get(room, {}).get(recipient)
-        if target is None:
-            raise ProtocolError(
-                "unknown-peer",
-                f"{recipient!r} is not connected in room {room!r}; the {kind} was "
-                "not delivered",
-                kind,
-                msg.get("id"),
-            )
         out = {k: v for k, v in msg.items() if k not in ("to", "id")}
         out["from"] = sender
-        logger.debug("> %s %s to %s in %s", sender, kind, recipient, room)
-        try:
-            await self._send(target, out)
-        except ConnectionClosed:
-            # The recipient is going away; its "left" is on its way to the room.
+        target = self.rooms.get(room, {}).get(recipient)
+        if target is not None and target.state is State.OPEN:
+            logger.debug("> %s %s to %s in %s", sender, kind, recipient, room)
+            try:
+                await self._send(target, out)
+                return
+            except ConnectionClosed:
+                pass  # the recipient went away during the write: hold it
+        self._hold((room, recipient), sender, kind, msg.get("id"), encode(out))
+
+    # Held messages.
+
+    def _hold(
+        self,
+        address: Address,
+        sender: str,
+        kind: str,
+        msg_id: str | int | None,
+        frame: str,
+    ) -> None:
+        """Keep a message for a recipient who is not connected, or refuse it."""
+        room, recipient = address
+        target = self.rooms.get(room, {}).get(recipient)
+        if target is not None and target.state is State.OPEN:
+            # A newer connection took the name while the write failed.
+            self._post(target, frame)
+            return
+        if address not in self._mail:
+            self._check_holdable(address, kind, msg_id)
+        loop = asyncio.get_running_loop()
+        letter = Letter(sender, kind, msg_id, frame, loop.time() + self.settings.hold)
+        if not self._mail.put(address, letter):
+            mailbox = self._mail.mailbox(address)
+            assert mailbox is not None
+            if mailbox.refused == 1:
+                logger.info(
+                    "queue full: %s in %s has %d messages waiting; refusing more",
+                    recipient,
+                    room,
+                    len(mailbox),
+                )
             raise ProtocolError(
-                "unknown-peer",
-                f"{recipient!r} disconnected; the {kind} was not delivered",
+                "queue-full",
+                f"{recipient!r} is offline and already has {len(mailbox)} messages "
+                f"waiting, the most the server holds; the {kind} was not "
+                f"delivered: send it again once {recipient} is back",
                 kind,
-                msg.get("id"),
-            ) from None
+                msg_id,
+            )
+        logger.debug("= holding %s's %s for %s in %s", sender, kind, recipient, room)
+        self._schedule_expiry()
+
+    def _check_holdable(
+        self, address: Address, kind: str, msg_id: str | int | None
+    ) -> None:
+        """Refuse a message for a name never bound in the room, or when not holding."""
+        room, recipient = address
+        bound = self.directory.get(room, recipient) is not None
+        if bound and self.settings.hold > 0:
+            return
+        where = f"{recipient!r} is not connected in room {room!r}"
+        if not bound:
+            where = f"no user called {recipient!r} has joined room {room!r}"
+        raise ProtocolError(
+            "unknown-peer", f"{where}; the {kind} was not delivered", kind, msg_id
+        )
+
+    def _schedule_expiry(self) -> None:
+        """Set the one expiry timer for the mailroom's next deadline, if unset."""
+        deadline = self._mail.deadline
+        if self._expiry is None and deadline is not None:
+            loop = asyncio.get_running_loop()
+            self._expiry = loop.call_at(deadline, self._expire)
+
+    def _expire(self) -> None:
+        """Tell the senders of the letters now due that they were not delivered."""
+        self._expiry = None
+        hold = self.settings.hold
+        for address, letters in self._mail.expire(asyncio.get_running_loop().time()):
+            why = f"{address[1]} did not come back within {hold:g} s"
+            self._tell_expired(address, letters, why)
+        self._schedule_expiry()
+
+    def _collect(self, client: _Client, room: str, name: str) -> list[str]:
+        """Take the letters held for a user who just joined."""
+        address = (room, name)
+        if address not in self._mail or client.ws.state is not State.OPEN:
+            return []
+        letters = self._mail.take(address)
+        logger.info("%s is back in %s: %d held message(s)", name, room, len(letters))
+        return [letter.frame for letter in letters]
+
+    def _tell_expired(self, address: Address, letters: list[Letter], why: str) -> None:
+        """Send ``expired`` for each letter to its sender, if still online."""
+        room, recipient = address
+        members = self.rooms.get(room, {})
+        for letter in letters:
+            ws = members.get(letter.sender)
+            if ws is None:
+                continue
+            notice: dict[str, Any] = {
+                "type": "expired",
+                "to": recipient,
+                "ref": letter.kind,
+                "message": f"{why}; the {letter.kind} was not delivered",
+            }
+            if letter.id is not None:
+                notice["id"] = letter.id
+            self._post(ws, encode(notice))
+        logger.info(
+            "%d message(s) for %s in %s expired: %s", len(letters), recipient, room, why
+        )
+
+    # Shutting down.
+
+    async def shutdown(self, ws_server: Server) -> None:
+        """Tell every client that the server is going, and close every connection.
+
+        Held messages expire first (their senders get ``expired``); then
+        every connection gets ``shutdown`` and is closed with code 1001 and a
+        reason, and the server stops listening. Returns within the close
+        timeout of :attr:`settings`, and a second, however many clients fail
+        to answer: those are cut off. A second call does nothing. Cancelling
+        it stops the wait only: the connections go on closing.
+
+        Args:
+            ws_server: The server :meth:`serve` returned.
+        """
+        if self._stopping:
+            return
+        self._stopping = True
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        for address, letters in self._mail.take_all():
+            why = f"the server shut down before {address[1]} came back"
+            self._tell_expired(address, letters, why)
+        notice = encode({"type": "shutdown", "message": _SHUTDOWN_MESSAGE})
+        for client in list(self._clients):
+            self._post(client.ws, notice)
+        logger.info("shutting down: closing %d connection(s)", len(self._clients))
+        ws_server.close(code=CLOSE_GOING_AWAY, reason=_SHUTDOWN_REASON)
+        try:
+            async with asyncio.timeout(self.settings.close_timeout + _SHUTDOWN_SLACK):
+                await ws_server.wait_closed()
+        except TimeoutError:
+            logger.warning("shutdown: cutting %d connection(s)", len(self._clients))
+            for client in list(self._clients):
+                client.ws.transport.abort()
+
+    async def _turn_away(self, ws: ServerConnection) -> None:
+        """Close a connection that opened while the server was shutting down."""
+        self._post(ws, encode({"type": "shutdown", "message": _SHUTDOWN_MESSAGE}))
+        await ws.close(CLOSE_GOING_AWAY, _SHUTDOWN_REASON)
+
+    # Writing frames.
 
     async def _send(self, ws: ServerConnection, msg: dict[str, Any]) -> None:
+        """Write one message, waiting while the connection's buffer is full."""
         frame = encode(msg)
         self._observe(ws, ">", frame)
         await ws.send(frame)
+
+    def _post(self, ws: ServerConnection, frame: str) -> None:
+        """Write one encoded message now, without waiting; skipped if not open."""
+        self._observe(ws, ">", frame)
+        broadcast([ws], frame)
 
     def _broadcast(self, msg: dict[str, Any], targets: list[ServerConnection]) -> None:
         frame = encode(msg)
@@ -315,6 +621,25 @@ class SignalingServer:
         if self.observer is not None:
             self.observer(id(ws), direction, frame)
 
+    def _log_refused_origin(
+        self, ws: ServerConnection, request: Request, response: Response
+    ) -> None:
+        """Log each connection refused for its ``Origin`` header, on one line."""
+        if response.status_code == HTTPStatus.FORBIDDEN:
+            address = ws.remote_address
+            logger.info(
+                "refused a connection from %s: origin %r is not allowed",
+                address[0] if address else "an unknown address",
+                request.headers.get("Origin"),
+            )
+
+
+def _answer(reply: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    """Return ``reply`` with the ``id`` of ``request``, if it had one."""
+    if "id" in request:
+        reply["id"] = request["id"]
+    return reply
+
 
 async def run(
     host: str = "127.0.0.1",
@@ -323,6 +648,8 @@ async def run(
     db: str | os.PathLike[str] = MEMORY,
     ready: Callable[[Server], None] | None = None,
     stop: asyncio.Future[None] | None = None,
+    settings: Settings | None = None,
+    ssl: ssl_module.SSLContext | None = None,
 ) -> None:
     """Run a signaling server until ``stop`` completes (or forever).
 
@@ -331,19 +658,24 @@ async def run(
         port: TCP port; 0 picks a free one.
         db: The directory's SQLite file, or ``":memory:"``.
         ready: Called with the listening server once it accepts connections.
-        stop: A future; the server shuts down when it completes. Cancelling
-            the coroutine also shuts the server down.
+        stop: A future; the server shuts down gracefully when it completes.
+            Cancelling the coroutine shuts the server down the same way.
+        settings: Keepalive, offline queue, limits and origins.
+        ssl: A server TLS context, to serve ``wss://``.
 
     Raises:
         OSError: If the address cannot be listened on.
         sqlite3.Error: If the directory file cannot be opened.
     """
     with Directory(db) as directory:
-        relay = SignalingServer(directory)
-        async with relay.serve(host, port) as ws_server:
+        relay = SignalingServer(directory, settings=settings)
+        async with relay.serve(host, port, ssl=ssl) as ws_server:
             if ready is not None:
                 ready(ws_server)
-            if stop is None:
-                await ws_server.serve_forever()
-            else:
-                await stop
+            try:
+                if stop is None:
+                    await ws_server.serve_forever()
+                else:
+                    await stop
+            finally:
+                await relay.shutdown(ws_server)

@@ -9,14 +9,26 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import datetime
+import ipaddress
 import json
+import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from p2plab_server import SignalingServer
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+from cryptography.x509.oid import NameOID
+from p2plab_server import Settings, SignalingServer
 from p2plab_server.directory import Directory
 from p2plab_server.proof import signed_message
 from p2plab_server.protocol import DEFAULT_ROOM
@@ -75,6 +87,69 @@ def join_request(
     }
 
 
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """Write a self-signed certificate for 127.0.0.1 and its key; return both paths.
+
+    The certificate is valid for a day either side of now, for the address
+    127.0.0.1 only, and signs itself, so a client that trusts it as its only
+    CA can check the server's name.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "p2plab test server")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert, private = folder / "server.pem", folder / "server.key"
+    cert.write_bytes(certificate.public_bytes(Encoding.PEM))
+    private.write_bytes(
+        key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
+    return cert, private
+
+
+def trusting(cert: Path) -> ssl.SSLContext:
+    """Return a client TLS context that trusts ``cert`` and nothing else."""
+    return ssl.create_default_context(cafile=str(cert))
+
+
+async def http_get(
+    port: int, path: str, context: ssl.SSLContext | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """GET ``path`` from 127.0.0.1:``port``; return the status, headers and body."""
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection("127.0.0.1", port, ssl=context), TIMEOUT
+    )
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        response = await asyncio.wait_for(reader.read(), TIMEOUT)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    head, _, body = response.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines:
+        field, _, value = line.partition(":")
+        headers[field.strip().lower()] = value.strip()
+    return int(status_line.split()[1]), headers, body
+
+
 async def send(ws: ClientConnection, message: dict[str, Any]) -> None:
     """Send one message as a JSON text frame."""
     await ws.send(json.dumps(message))
@@ -86,6 +161,16 @@ async def receive(ws: ClientConnection) -> dict[str, Any]:
     message = json.loads(frame)
     assert isinstance(message, dict)
     return message
+
+
+async def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Wait, at most TIMEOUT seconds, until ``condition()`` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TIMEOUT
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.005)
 
 
 class Lab:
@@ -104,10 +189,13 @@ class Lab:
         keys: tuple[Key, Key],
         stack: contextlib.AsyncExitStack,
         directory: Directory | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.keys = keys
         self.frames: list[tuple[int, str, str | bytes]] = []
-        self.server = SignalingServer(directory, observer=self._observe)
+        self.server = SignalingServer(
+            directory, observer=self._observe, settings=settings
+        )
         self.uri = ""
         self.challenges: dict[ClientConnection, str] = {}
         self._stack = stack
@@ -118,7 +206,8 @@ class Lab:
 
     async def connect(self) -> ClientConnection:
         """Open a connection, read its hello, and return it; it closes at teardown."""
-        client = connect(self.uri, proxy=None, open_timeout=TIMEOUT)
+        # The test's clients never ping: only the server's keepalive is on trial.
+        client = connect(self.uri, proxy=None, open_timeout=TIMEOUT, ping_interval=None)
         ws = await self._stack.enter_async_context(client)
         hello = await receive(ws)
         assert hello["type"] == "hello"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from p2plab_server import Directory, Settings
 from p2plab_server.protocol import MESSAGES, OPTIONAL
 
 from .clients import Key, Lab, make_key
@@ -35,27 +36,49 @@ def assert_conforms(frame: str | bytes) -> None:
     assert required <= set(message) <= allowed, f"fields of {frame!r}"
 
 
-@pytest.fixture
-async def lab(
-    keys: tuple[Key, Key], caplog: pytest.LogCaptureFixture
-) -> AsyncIterator[Lab]:
-    """A signaling server on a free loopback port, with a helper for clients.
+#: Start a signaling server with the given settings; return its lab.
+MakeLab = Callable[..., Awaitable[Lab]]
 
-    A connection handler that crashes is only logged by websockets, so the
-    fixture fails any test whose server logged an error. It also checks that
-    every frame the server wrote is a message of the protocol, with exactly
-    the fields the protocol gives it.
+
+@pytest.fixture
+async def make_lab(
+    keys: tuple[Key, Key], caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[MakeLab]:
+    """Start signaling servers on free loopback ports, with chosen settings.
+
+    ``await make_lab(settings)`` returns a :class:`Lab`; every server and
+    client is closed at teardown. A connection handler that crashes is only
+    logged by websockets, so the fixture fails any test whose server logged
+    an error. It also checks that every frame each server wrote is a message
+    of the protocol, with exactly the fields the protocol gives it.
     """
+    labs: list[Lab] = []
     async with contextlib.AsyncExitStack() as stack:
-        lab = Lab(keys, stack)
-        ws_server = await stack.enter_async_context(lab.server.serve("127.0.0.1", 0))
-        host, port = ws_server.sockets[0].getsockname()[:2]
-        lab.uri = f"ws://{host}:{port}"
-        yield lab
+
+        async def start(
+            settings: Settings | None = None, directory: Directory | None = None
+        ) -> Lab:
+            lab = Lab(keys, stack, directory, settings)
+            ws_server = await stack.enter_async_context(
+                lab.server.serve("127.0.0.1", 0)
+            )
+            host, port = ws_server.sockets[0].getsockname()[:2]
+            lab.uri = f"ws://{host}:{port}"
+            labs.append(lab)
+            return lab
+
+        yield start
     # At teardown caplog.records holds only this phase; the test ran before.
     records = [*caplog.get_records("setup"), *caplog.get_records("call")]
     records += caplog.records
     assert [r.getMessage() for r in records if r.levelno >= logging.ERROR] == []
-    for _connection, direction, frame in lab.frames:
-        if direction == ">":
-            assert_conforms(frame)
+    for lab in labs:
+        for _connection, direction, frame in lab.frames:
+            if direction == ">":
+                assert_conforms(frame)
+
+
+@pytest.fixture
+async def lab(make_lab: MakeLab) -> Lab:
+    """A signaling server with the default settings, checked as make_lab checks."""
+    return await make_lab()

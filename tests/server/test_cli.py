@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
 import socket
+import ssl
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,16 +17,27 @@ from typing import Any
 import pytest
 from p2plab_server.cli import build_parser, main
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
-from .clients import TIMEOUT, Key, join_request, receive, send
+from .clients import (
+    TIMEOUT,
+    Key,
+    http_get,
+    join_request,
+    receive,
+    self_signed,
+    send,
+    trusting,
+)
 
-LISTENING = re.compile(r"listening on (ws://127\.0\.0\.1:\d+)$")
+LISTENING = re.compile(r"listening on (wss?://127\.0\.0\.1:\d+)$")
 
 
-async def start(*args: str) -> asyncio.subprocess.Process:
-    """Start ``python -m p2plab_server`` on loopback with ``args``."""
+async def start(*args: str, **variables: str) -> asyncio.subprocess.Process:
+    """Start ``python -m p2plab_server`` on loopback with ``args`` and ``variables``."""
     # The environment must not choose the address or the level for us.
     env = {k: v for k, v in os.environ.items() if not k.startswith("P2PLAB_")}
+    env.update(variables)
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -58,9 +71,11 @@ async def listening(proc: asyncio.subprocess.Process) -> str:
     return match[1]
 
 
-async def join(url: str, key: Key, name: str) -> dict[str, Any]:
+async def join(
+    url: str, key: Key, name: str, context: ssl.SSLContext | None = None
+) -> dict[str, Any]:
     """Join ``url`` as ``name`` with ``key``; return the reply; disconnect."""
-    async with connect(url, proxy=None, open_timeout=TIMEOUT) as ws:
+    async with connect(url, proxy=None, open_timeout=TIMEOUT, ssl=context) as ws:
         hello = await receive(ws)
         await send(ws, join_request(key, hello["challenge"], name))
         return await receive(ws)
@@ -177,3 +192,112 @@ async def test_a_port_in_use_exits_1_with_a_message(
     assert proc.returncode == 1
     assert stdout == b""
     assert f"cannot listen on 127.0.0.1:{port}" in stderr.decode()
+
+
+async def test_with_cert_and_key_the_server_speaks_wss(
+    process: list[asyncio.subprocess.Process],
+    tmp_path: Path,
+    keys: tuple[Key, Key],
+) -> None:
+    """--cert and --key: it listens on wss://, a trusting client joins, /health too."""
+    cert, key = self_signed(tmp_path)
+    proc = await start("--port", "0", "--db", ":memory:", "--cert", str(cert),
+                       "--key", str(key))  # fmt: skip
+    process.append(proc)
+    url = await listening(proc)
+    assert url.startswith("wss://")
+    context = trusting(cert)
+    assert (await join(url, keys[0], "alice", context))["type"] == "welcome"
+    status, _, body = await http_get(int(url.rsplit(":", 1)[1]), "/health", context)
+    assert status == 200 and b'"health"' in body
+
+
+async def test_origins_from_the_environment_are_enforced(
+    process: list[asyncio.subprocess.Process], keys: tuple[Key, Key]
+) -> None:
+    """P2PLAB_ORIGINS lets its pages in, refuses others, and never a notebook."""
+    proc = await start(
+        "--port",
+        "0",
+        "--db",
+        ":memory:",
+        P2PLAB_ORIGINS="https://lab.example.org http://127.0.0.1:8000",
+    )
+    process.append(proc)
+    url = await listening(proc)
+    for origin in ("https://lab.example.org", "http://127.0.0.1:8000"):
+        async with connect(url, origin=origin, proxy=None, open_timeout=TIMEOUT) as ws:
+            assert (await receive(ws))["type"] == "hello"
+    with pytest.raises(InvalidStatus):
+        async with connect(
+            url, origin="https://elsewhere.example", proxy=None, open_timeout=TIMEOUT
+        ):
+            pass
+    assert (await join(url, keys[0], "alice"))["type"] == "welcome"
+
+
+async def test_sigterm_tells_connected_clients_and_exits_within_the_bound(
+    process: list[asyncio.subprocess.Process], keys: tuple[Key, Key]
+) -> None:
+    """On SIGTERM a connected client gets shutdown and 1001; the process exits 0."""
+    proc = await start("--port", "0", "--db", ":memory:", "--close-timeout", "1")
+    process.append(proc)
+    url = await listening(proc)
+    async with connect(url, proxy=None, open_timeout=TIMEOUT) as alice:
+        challenge = (await receive(alice))["challenge"]
+        await send(alice, join_request(keys[0], challenge, "alice"))
+        assert (await receive(alice))["type"] == "welcome"
+
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        proc.send_signal(signal.SIGTERM)
+        assert (await receive(alice))["type"] == "shutdown"
+        await asyncio.wait_for(alice.wait_closed(), TIMEOUT)
+        assert (alice.close_code, alice.close_reason) == (
+            1001,
+            "the server is shutting down",
+        )
+    _, stderr = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+    assert loop.time() - started < 1 + 2.0
+    assert proc.returncode == 0
+    assert "shutting down: closing 1 connection(s)" in stderr.decode()
+
+
+async def test_held_messages_expire_at_shutdown_and_bindings_survive_it(
+    process: list[asyncio.subprocess.Process],
+    tmp_path: Path,
+    keys: tuple[Key, Key],
+) -> None:
+    """A held offer expires at SIGTERM; after a restart bob's name is his, unheld."""
+    db = tmp_path / "server.sqlite3"
+    first = await start("--port", "0", "--db", str(db), "--hold", "60")
+    process.append(first)
+    url = await listening(first)
+    assert (await join(url, keys[1], "bob"))["type"] == "welcome"
+    async with connect(url, proxy=None, open_timeout=TIMEOUT) as alice:
+        challenge = (await receive(alice))["challenge"]
+        await send(alice, join_request(keys[0], challenge, "alice"))
+        assert (await receive(alice))["type"] == "welcome"
+        await send(alice, {"type": "offer", "to": "bob", "sdp": "v=0", "id": 5})
+        await send(alice, {"type": "health", "id": "after"})
+        assert (await receive(alice))["id"] == "after"  # the offer is held
+
+        first.send_signal(signal.SIGTERM)
+        expired = await receive(alice)
+        assert (expired["type"], expired["to"], expired["id"]) == ("expired", "bob", 5)
+        assert (await receive(alice))["type"] == "shutdown"
+    await asyncio.wait_for(first.communicate(), TIMEOUT)
+    assert first.returncode == 0
+
+    second = await start("--port", "0", "--db", str(db), "--hold", "60")
+    process.append(second)
+    url = await listening(second)
+    refused = await join(url, keys[0], "bob")
+    assert (refused["type"], refused["code"]) == ("error", "name-taken")
+    async with connect(url, proxy=None, open_timeout=TIMEOUT) as bob:
+        challenge = (await receive(bob))["challenge"]
+        await send(bob, join_request(keys[1], challenge, "bob"))
+        assert (await receive(bob))["type"] == "welcome"
+        with contextlib.suppress(TimeoutError):
+            frame = await asyncio.wait_for(bob.recv(), 0.3)
+            pytest.fail(f"a message survived the restart: {frame!r}")

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from p2plab_server import Settings
 from p2plab_server.proof import JOIN_CONTEXT, signed_message
 from p2plab_server.protocol import (
     CLOSE_CODES,
@@ -128,3 +129,64 @@ def test_the_join_bytes_example_is_what_the_module_signs() -> None:
 def test_the_limits_in_the_text_are_the_modules(fact: str) -> None:
     """The numbers the prose states are the ones the modules use."""
     assert fact in DOC.read_text(encoding="utf-8")
+
+
+DEFAULTS = Settings()
+
+
+def prose() -> str:
+    """Return the document with every run of white space made one space."""
+    return " ".join(DOC.read_text(encoding="utf-8").split())
+
+
+def test_the_limits_table_states_the_default_settings() -> None:
+    """Each row of the limits table gives the default the server really has."""
+    rows = {
+        row[0]: (row[1], names(row[2]), names(row[3])) for row in table("## Limits")
+    }
+    assert rows == {
+        "frame size": (
+            f"{DEFAULTS.max_frame} bytes",
+            {"--max-frame"},
+            {"too-large"},
+        ),
+        "frames a connection may send": (
+            f"{DEFAULTS.rate:g} a second, in bursts of up to {DEFAULTS.burst}",
+            {"--rate", "--burst"},
+            {"rate-limited"},
+        ),
+        "users in one room": (
+            f"{DEFAULTS.room_users}",
+            {"--room-users"},
+            {"room-full"},
+        ),
+        "users on the server": (
+            f"{DEFAULTS.server_users}",
+            {"--server-users"},
+            {"server-full"},
+        ),
+        "messages held for one offline user": (
+            f"{DEFAULTS.queue}, for {DEFAULTS.hold:g} seconds",
+            {"--queue", "--hold"},
+            {"queue-full"},
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "fact",
+    [
+        f"every {DEFAULTS.ping_interval:g} seconds (`--ping-interval`)",
+        f"{DEFAULTS.ping_timeout:g} seconds after it was sent (`--ping-timeout`)",
+        f"up to {DEFAULTS.close_timeout:g} seconds (`--close-timeout`)",
+        f"{DEFAULTS.drop_bound:g} seconds with the defaults",
+        f"for {DEFAULTS.hold:g} seconds (`--hold`)",
+        f"at most {DEFAULTS.queue} messages for that recipient (`--queue`)",
+        f"within the close timeout ({DEFAULTS.close_timeout:g} seconds",
+        "reason `the server is shutting down`",
+        "reason `keepalive ping timeout`",
+    ],
+)
+def test_the_liveness_and_shutdown_numbers_are_the_servers(fact: str) -> None:
+    """The keepalive, hold and shutdown figures in the prose are the defaults."""
+    assert fact in prose()
