@@ -79,7 +79,7 @@ def configuration(ice_servers: Sequence[str] = ()) -> RTCConfiguration:
     """Return an aiortc configuration with exactly these ICE server URLs.
 
     Args:
-        ice_servers: URLs such as ``"stun:stun.example.org:3478"``. Empty by
+        ice_servers: URLs such as ``"stun:your-stun-server:3478"``. Empty by
             default: no STUN or TURN server is contacted.
     """
     servers = [RTCIceServer(urls=url) for url in ice_servers]

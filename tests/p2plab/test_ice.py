@@ -104,7 +104,7 @@ def test_configuration_without_servers_is_an_explicit_empty_list() -> None:
 
 def test_configuration_keeps_the_given_servers() -> None:
     """Each configured URL becomes one RTCIceServer, in order."""
-    urls = ["stun:stun.example.org:3478", "turn:turn.example.org:3478"]
+    urls = ["stun:127.0.0.1:3478", "turn:127.0.0.1:3478"]
     config = ice.configuration(urls)
     assert config.iceServers is not None
     assert all(isinstance(s, RTCIceServer) for s in config.iceServers)
