@@ -42,6 +42,9 @@ _DEFAULT_COLOUR = "#cf222e"
 _MAX_LOG = 400
 _MAX_SHOWN = 200
 
+#: Seconds to wait, after Enter, for the browser to send the box's new value.
+ENTER_WAIT = 0.25
+
 
 class Line(NamedTuple):
     """One line of the transcript.
@@ -94,13 +97,13 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
         self.hint = widgets.HTML("")
         self.fingerprint = widgets.HTML("")
         self.transcript = widgets.HTML("")
-        # Every keystroke reaches the kernel, so the kernel always holds what
-        # the box shows; Enter then sends exactly that (see submit()). With
-        # updates only on Enter or focus loss, leaving the box would send a
-        # half-typed draft, and a fast typist could lose a message.
+        # The browser keeps the draft and sends it on Enter or when the box
+        # loses focus; only a value that follows Enter, or a click on Send, is
+        # sent (see _on_value). Syncing every keystroke instead would let the
+        # browser's pending keystrokes override the kernel clearing the box.
         self.input = widgets.Text(
             placeholder="type a message and press Enter",
-            continuous_update=True,
+            continuous_update=False,
             layout=widgets.Layout(flex="1"),
         )
         self.send_button = widgets.Button(description="Send", button_style="primary")
@@ -121,7 +124,9 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
         ):
             widget.add_class(cls)
 
+        self._enter: threading.Timer | None = None
         self.input.on_msg(self._on_input_message)
+        self.input.observe(self._on_value, names="value")
         self.send_button.on_click(lambda _button: self.submit())
         super().__init__(
             [
@@ -306,24 +311,53 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
                 self.input.value = ""
         if self._submit is None:
             self.handle(Event("error", "not connected: this pane has no chat client"))
+            self._restore(text)
             return
         future = self._submit(text)
-        future.add_done_callback(self._after_send)
+        future.add_done_callback(lambda done: self._after_send(done, text))
 
     def _on_input_message(
         self, _widget: Any, content: dict[str, Any], _buffers: Any
     ) -> None:
-        # The browser sends {"event": "submit"} when Enter is pressed.
+        # On Enter the browser sends {"event": "submit"} first, then the new
+        # value, if it changed since the last sync. The value, when it comes,
+        # is what to send; if none comes soon, the box already held it.
         if content.get("event") == "submit":
+            self._cancel_enter()
+            self._enter = threading.Timer(ENTER_WAIT, self._enter_without_change)
+            self._enter.daemon = True
+            self._enter.start()
+
+    def _on_value(self, change: dict[str, Any]) -> None:
+        if self._enter is not None and change["new"]:
+            self._cancel_enter()
             self.submit()
 
-    def _after_send(self, future: Future[Any]) -> None:
+    def _enter_without_change(self) -> None:
+        if self._enter is not None:
+            self._enter = None
+            self.submit()
+
+    def _cancel_enter(self) -> None:
+        if self._enter is not None:
+            self._enter.cancel()
+            self._enter = None
+
+    def _restore(self, text: str) -> None:
+        """Put unsent text back in the box, unless something new was typed."""
+        with self._lock:
+            if not self.input.value:
+                self.input.value = text
+
+    def _after_send(self, future: Future[Any], text: str) -> None:
         try:
             exc = future.exception()
         except CancelledError:
             exc = CancelledError("the network thread stopped first")
         if exc is not None:
-            self.handle(Event("error", f"not sent: {exc}"))
+            short = text if len(text) <= 40 else text[:39] + "…"
+            self.handle(Event("error", f"not sent: {short!r}: {exc}"))
+            self._restore(text)
 
 
 def _retry_hint(data: dict[str, Any]) -> str:

@@ -128,6 +128,32 @@ def _send_and_check(panes: dict[str, Any], sender: str, receiver: str) -> None:
     expect(box).to_have_value("", timeout=timeout)
 
 
+def _burst(panes: dict[str, Any], sender: str, receiver: str, typed: bool) -> None:
+    """Send ten messages one after another; check all arrive once, in order, whole.
+
+    Each next message is typed once the box has emptied, as a person sees it:
+    the kernel empties it after Enter, and characters typed before that are
+    wiped (see the limitations in the docs).
+    """
+    from playwright.sync_api import expect
+
+    tag = secrets.token_hex(3)
+    texts = [f"burst {tag} #{i:02d}" for i in range(10)]
+    box = panes[sender].locator(".p2plab-input input")
+    for text in texts:
+        if typed:
+            box.press_sequentially(text, delay=15)
+        else:
+            box.fill(text)
+        box.press("Enter")
+        expect(box).to_have_value("", timeout=DELIVERED * 1000)
+    transcript = panes[receiver].locator(".p2plab-transcript")
+    expect(transcript).to_contain_text(texts[-1], timeout=DELIVERED * 1000)
+    received = re.findall(rf"{sender}: (burst {tag} #\d\d)\b", transcript.inner_text())
+    assert received == texts, f"sent {texts}, received {received}"
+    expect(box).to_have_value("", timeout=DELIVERED * 1000)
+
+
 @pytest.mark.timeout(WHOLE_TEST)
 def test_alice_and_bob_chat_in_chromium(
     jupyter_lab: JupyterLab, chromium_page: Any, tmp_path: Path
@@ -179,6 +205,10 @@ def test_alice_and_bob_chat_in_chromium(
         steps.append(("alice -> bob", time.monotonic() - started))
         _send_and_check(panes, "bob", "alice")
         steps.append(("bob -> alice", time.monotonic() - started))
+        _burst(panes, "alice", "bob", typed=True)
+        steps.append(("10 typed quickly", time.monotonic() - started))
+        _burst(panes, "bob", "alice", typed=False)
+        steps.append(("10 pasted and sent at once", time.monotonic() - started))
         assert not outside, f"the page asked for other hosts: {outside}"
     except BaseException:
         print(f"screenshot of the failed run: {screenshot}")

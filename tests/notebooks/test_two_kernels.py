@@ -129,26 +129,18 @@ class Kernel:
         msg = self.client.session.msg("comm_msg", {"comm_id": model_id, "data": data})
         self.client.shell_channel.send(msg)
 
-    def type_message(self, text: str, enter: bool = True) -> None:
+    def type_message(self, text: str) -> None:
         """Type ``text`` into the pane's box and press Enter, as JupyterLab would.
 
-        The box syncs its value on every keystroke; Enter then sends the
-        custom ``submit`` message, and that sends the text.
+        The box has ``continuous_update=False``: on Enter the browser sends
+        the custom ``submit`` message, then the box's new value.
         """
         model_id = self.value("pane.input.model_id")
-        for end in sorted({len(text) // 2, len(text)}):
-            self.send_comm(
-                model_id,
-                {
-                    "method": "update",
-                    "state": {"value": text[:end]},
-                    "buffer_paths": [],
-                },
-            )
-        if enter:
-            self.send_comm(
-                model_id, {"method": "custom", "content": {"event": "submit"}}
-            )
+        self.send_comm(model_id, {"method": "custom", "content": {"event": "submit"}})
+        self.send_comm(
+            model_id,
+            {"method": "update", "state": {"value": text}, "buffer_paths": []},
+        )
 
     def click_send(self) -> None:
         """Click the pane's Send button, as JupyterLab would."""

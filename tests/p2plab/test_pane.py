@@ -13,6 +13,7 @@ import pytest
 
 from p2plab import ChatClient, ChatPane, Event, Identity
 from p2plab.network import NetworkThread
+from p2plab.pane import ENTER_WAIT
 from p2plab.signaling import Backoff
 
 if TYPE_CHECKING:
@@ -133,9 +134,11 @@ def test_fingerprints_are_shown(
     assert pane.client is client
 
 
-def press_enter(pane: ChatPane) -> None:
-    """Deliver the custom message the browser sends when Enter is pressed."""
+def press_enter(pane: ChatPane, value: str | None = None) -> None:
+    """Do what the browser does on Enter: "submit", then the new value if any."""
     pane.input._handle_custom_msg({"event": "submit"}, [])
+    if value is not None:
+        pane.input.set_state({"value": value})
 
 
 def test_enter_in_the_box_sends_the_text(
@@ -158,6 +161,36 @@ def test_enter_in_the_box_sends_the_text(
     assert client.sent == ["hello bob"]
     assert pane.input.value == ""
     assert pane.lines == []
+
+
+def test_enter_then_the_new_value_sends_at_once(
+    alice_id: Identity, network: NetworkThread
+) -> None:
+    """The value that follows Enter is sent without waiting, and only once."""
+    pane = ChatPane("alice", "bob")
+    client = RecordingClient(alice_id)
+    pane.attach(client, network.submit)
+
+    press_enter(pane, "first")
+    press_enter(pane, "second")
+    wait_for(lambda: len(client.sent) == 2, "both messages")
+    time.sleep(2 * ENTER_WAIT)
+    assert client.sent == ["first", "second"]
+    assert pane.input.value == ""
+
+
+def test_a_refused_send_gives_the_text_back(
+    alice_id: Identity, network: NetworkThread
+) -> None:
+    """When a send fails, the refusal names the text and the box gets it back."""
+    pane = ChatPane("alice", "bob")
+    pane.attach(ChatClient("alice", alice_id, NOWHERE, partner="bob"), network.submit)
+
+    press_enter(pane, "keep me")
+    wait_for(lambda: pane.lines, "the refusal")
+
+    assert pane.transcript_text().startswith("!: not sent: 'keep me': no open chat")
+    wait_for(lambda: pane.input.value == "keep me", "the text to come back")
 
 
 def test_leaving_the_box_keeps_the_draft(
@@ -196,19 +229,17 @@ def test_send_without_a_chat_shows_why(
     pane = ChatPane("alice", "bob")
     pane.attach(ChatClient("alice", alice_id, NOWHERE, partner="bob"), network.submit)
 
-    pane.input.value = "too early"
-    press_enter(pane)
+    press_enter(pane, "too early")
     wait_for(lambda: pane.lines, "the refusal")
 
-    assert pane.transcript_text() == "!: not sent: no open chat (offline)"
+    assert pane.transcript_text() == "!: not sent: 'too early': no open chat (offline)"
 
 
 def test_pane_without_client_refuses_to_send() -> None:
     """A pane that has no client says so when something is typed."""
     pane = ChatPane("alice")
 
-    pane.input.value = "anyone?"
-    press_enter(pane)
+    press_enter(pane, "anyone?")
 
     assert pane.transcript_text().startswith("!: not connected")
 
@@ -248,8 +279,7 @@ def test_pane_never_prints(
         Event("error", "refused"),
         pane=pane,
     )
-    pane.input.value = "not yet"
-    press_enter(pane)
+    press_enter(pane, "not yet")
     wait_for(lambda: len(pane.lines) == 3, "the refusal")
 
     assert capfd.readouterr() == ("", "")
