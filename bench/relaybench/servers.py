@@ -66,6 +66,15 @@ COMMANDS: dict[str, list[str]] = {
         "{port}",
         "--log-level",
         "WARNING",
+        # Settings for a load test: no rate limit (the saturation phase sends
+        # as fast as it can by design), and caps on users well above the
+        # clients of any run. Nobody goes offline, so --hold keeps its default.
+        "--rate",
+        "0",
+        "--room-users",
+        "10000",
+        "--server-users",
+        "10000",
     ],
     "prototype": [*_PROTOTYPE, "forward"],
     "prototype-splice": [*_PROTOTYPE, "splice"],

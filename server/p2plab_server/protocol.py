@@ -175,6 +175,14 @@ _ALLOWED_EXTRA = {"type", "id"}
 # Fields whose value is binary data in standard base64.
 _BASE64_FIELDS = ("key", "challenge", "signature")
 
+# The opening of a relayed request as encode() and the clients write it:
+# compact JSON, the type first, then the recipient, then "," or "}". Group 1
+# is the type, group 2 the recipient; names need no escaping in JSON.
+_RELAY_OPENING = re.compile(
+    rb'\{"type":"(offer|answer|candidate|bye)","to":"'
+    rb'([A-Za-z0-9][A-Za-z0-9_.-]{0,31})"(?=[,}])'
+)
+
 
 @dataclass
 class ProtocolError(Exception):
@@ -231,6 +239,80 @@ def error(
 def encode(message: dict[str, Any]) -> str:
     """Serialize a message to the text of one WebSocket frame."""
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def relayed(frame: bytes, request: dict[str, Any], sender: str) -> bytes:
+    """Return the UTF-8 frame that relays a valid request to its recipient.
+
+    The recipient gets the request's fields with ``from`` set to ``sender``,
+    and neither ``to`` nor ``id``. A frame that opens the way :func:`encode`
+    writes a relayed request, ``{"type":"offer","to":"bob",...``, and has no
+    ``id`` is passed on with only that opening rewritten, which spares
+    encoding the message again; any other frame is re-encoded.
+
+    Args:
+        frame: The frame as received, in bytes.
+        request: The same frame as :func:`parse` returned it: of a relayed
+            type, with exactly its fields.
+        sender: The sender's name, as the server knows it.
+
+    Only the server relays, so this is not among the names that
+    :mod:`p2plab.protocol` shares with the lessons.
+    """
+    if "id" not in request:
+        spliced = _splice(frame, request, sender)
+        if spliced is not None:
+            return spliced
+    message = {k: v for k, v in request.items() if k not in ("to", "id")}
+    message["from"] = sender
+    text = encode(message)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate, sent as an escape like "\ud800", has no UTF-8
+        # form: it goes out escaped as it came.
+        return json.dumps(message, separators=(",", ":")).encode("ascii")
+
+
+def _splice(frame: bytes, request: dict[str, Any], sender: str) -> bytes | None:
+    """Rewrite the opening of ``frame`` for the recipient; None if unsafe."""
+    opening = _RELAY_OPENING.match(frame)
+    if opening is None:
+        return None
+    kind, recipient = opening[1].decode("ascii"), opening[2].decode("ascii")
+    if kind != request["type"] or recipient != request["to"]:
+        return None  # a repeated key: the parsed request says otherwise
+    rest = frame[opening.end() :]
+    # json.loads lets encoded surrogates through, which are not UTF-8, so
+    # bytes that may start one are checked strictly.
+    if _may_repeat_a_key(rest) or (b"\xed" in rest and not _is_utf8(rest)):
+        return None
+    return b'{"type":"' + opening[1] + b'","from":"' + sender.encode() + b'"' + rest
+
+
+def _may_repeat_a_key(rest: bytes) -> bool:
+    """Tell whether ``rest`` may hold another ``to`` or ``type`` key.
+
+    The rest of a frame goes to the recipient as it is, so it may not. Such a
+    key, however spelled, opens with ``"t`` or with an escape, ``"\\``. A
+    relayed request's strings rarely do, and an SDP holds no quotes: finding
+    each quote is quicker than searching for the two-byte openings.
+    """
+    at = rest.find(b'"')
+    while at != -1:
+        if rest[at + 1 : at + 2] in (b"t", b"\\"):
+            return True
+        at = rest.find(b'"', at + 1)
+    return False
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Tell whether ``data`` is UTF-8 in the strict sense, without surrogates."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def parse(frame: str | bytes, max_frame: int = MAX_FRAME) -> dict[str, Any]:

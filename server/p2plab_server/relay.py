@@ -52,6 +52,7 @@ from .protocol import (
     encode,
     fingerprint,
     parse,
+    relayed,
 )
 from .ratelimit import TokenBucket
 from .settings import Settings
@@ -75,7 +76,8 @@ wire_logger = logging.getLogger(f"{__name__}.wire")
 wire_logger.setLevel(logging.WARNING)
 
 #: ``observer(connection_id, direction, frame)`` sees every frame the server
-#: reads (direction ``"<"``) or writes (``">"``), as the server has it.
+#: reads (direction ``"<"``), as bytes, and every frame it writes (``">"``),
+#: as text.
 FrameObserver = Callable[[int, str, str | bytes], None]
 
 #: Frames up to this size (with the default frame limit) are read and answered
@@ -225,6 +227,7 @@ class SignalingServer:
         client = _Client(ws, new_challenge())
         max_frame = settings.max_frame
         self._clients.add(client)
+        _forget_headers(ws)
         try:
             hello = {
                 "type": "hello",
@@ -232,12 +235,15 @@ class SignalingServer:
                 "challenge": client.challenge,
             }
             await self._send(ws, hello)
-            async for frame in ws:
+            while True:
+                # Frames are read as bytes, text and binary alike: json.loads
+                # reads UTF-8 bytes, and a relayed frame goes on as bytes.
+                frame = await ws.recv(decode=False)
                 self._observe(ws, "<", frame)
                 try:
                     if bucket is not None and not bucket.take(clock()):
                         raise self._over_rate(client, bucket, frame)
-                    await self._dispatch(client, parse(frame, max_frame))
+                    await self._dispatch(client, parse(frame, max_frame), frame)
                 except ProtocolError as exc:
                     logger.debug("= %s refused: %s", client, exc.code)
                     await self._send(ws, exc.reply())
@@ -247,12 +253,14 @@ class SignalingServer:
             self._clients.discard(client)
             self._leave(client)
 
-    async def _dispatch(self, client: _Client, msg: dict[str, Any]) -> None:
-        """Act on one valid request."""
+    async def _dispatch(
+        self, client: _Client, msg: dict[str, Any], frame: bytes
+    ) -> None:
+        """Act on one valid request, ``msg``, read as ``frame``."""
         kind = msg["type"]
         room, name = client.room, client.name
         if room is not None and name is not None and kind in RELAYED:
-            await self._relay(room, name, msg)
+            await self._relay(room, name, msg, frame)
         elif kind == "join":
             self._join(client, msg)
         elif kind == "health":
@@ -266,7 +274,7 @@ class SignalingServer:
             await self._lookup(client.ws, room, msg)
 
     def _over_rate(
-        self, client: _Client, bucket: TokenBucket, frame: str | bytes
+        self, client: _Client, bucket: TokenBucket, frame: bytes
     ) -> ProtocolError:
         """Return the refusal of a frame that came over the rate limit."""
         # The refusal names the request when it can, so that a client can
@@ -433,23 +441,26 @@ class SignalingServer:
         }
         await self._send(ws, _answer(reply, msg))
 
-    async def _relay(self, room: str, sender: str, msg: dict[str, Any]) -> None:
+    async def _relay(
+        self, room: str, sender: str, msg: dict[str, Any], frame: bytes
+    ) -> None:
         kind, recipient = msg["type"], msg["to"]
         if recipient == sender:
             raise ProtocolError(
                 "self", "a message cannot be sent to yourself", kind, msg.get("id")
             )
-        out = {k: v for k, v in msg.items() if k not in ("to", "id")}
-        out["from"] = sender
+        out = relayed(frame, msg, sender)
         target = self.rooms.get(room, {}).get(recipient)
         if target is not None and target.state is State.OPEN:
             logger.debug("> %s %s to %s in %s", sender, kind, recipient, room)
+            if self.observer is not None:
+                self._observe(target, ">", out.decode())
             try:
-                await self._send(target, out)
+                await target.send(out, text=True)
                 return
             except ConnectionClosed:
                 pass  # the recipient went away during the write: hold it
-        self._hold((room, recipient), sender, kind, msg.get("id"), encode(out))
+        self._hold((room, recipient), sender, kind, msg.get("id"), out.decode())
 
     # Held messages.
 
@@ -632,6 +643,19 @@ class SignalingServer:
                 address[0] if address else "an unknown address",
                 request.headers.get("Origin"),
             )
+
+
+def _forget_headers(ws: ServerConnection) -> None:
+    """Drop the handshake's HTTP headers, which nothing reads once it is over.
+
+    websockets keeps the request and the response of the opening handshake
+    for the connection's life; their headers are a good part of what an idle
+    connection costs. The origin check and ``/health`` are done by then.
+    """
+    if ws.request is not None:
+        ws.request.headers.clear()
+    if ws.response is not None:
+        ws.response.headers.clear()
 
 
 def _answer(reply: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:

@@ -209,6 +209,34 @@ async def test_binary_frames_are_read_like_text(lab: Lab) -> None:
     assert json.loads(frame) == {"type": "offer", "sdp": "v=0", "from": "alice"}
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"type":"offer","to":"bob","sdp":"v=0 caf\u00e9"}',
+        b'{"type":"offer","to":"bob","sdp":"v=0 \\"to\\":\\"carol\\""}',
+        '{"type": "offer", "to": "bob", "sdp": "v=0"}',
+        '{"type":"offer","to":"bob","sdp":"v=0","id":"o1"}',
+        '{"type":"offer","to":"bob","sdp":"v=0","t\\u006f":"bob"}',
+        '{"type":"offer","to":"bob","sdp":"\\ud800"}',
+        b'{"type":"offer","to":"bob","sdp":"\xed\xa0\x80"}',
+    ],
+    ids=["fast", "fast-binary", "spaced", "id", "escaped-to", "lone-esc", "lone-raw"],
+)
+async def test_a_relayed_frame_carries_the_servers_from_and_no_to_or_id(
+    lab: Lab, frame: str | bytes
+) -> None:
+    """However the offer was written, bob reads one from, and no to or id."""
+    bob = await lab.join("bob")
+    alice = await lab.join("alice")
+    await alice.send(frame)
+    got = await asyncio.wait_for(bob.recv(), TIMEOUT)
+    assert isinstance(got, str)  # a text frame, so strict UTF-8
+    pairs = json.loads(got, object_pairs_hook=list)
+    keys = [key for key, _ in pairs]
+    assert sorted(keys) == ["from", "sdp", "type"]
+    assert dict(pairs)["from"] == "alice"
+
+
 # A join built for a connection: ``(lab, ws) -> request``.
 JoinFor = Callable[[Lab, ClientConnection], dict[str, Any]]
 
@@ -358,7 +386,7 @@ async def test_a_frame_over_the_hard_limit_closes_only_its_connection(lab: Lab) 
 
 
 async def test_the_observer_sees_every_frame_both_ways(lab: Lab) -> None:
-    """The observer gets each frame read and written, per connection, in order."""
+    """The observer gets each frame read, as bytes, and written, per connection."""
     async with (
         connect(lab.uri, proxy=None, open_timeout=TIMEOUT) as alice,
         connect(lab.uri, proxy=None, open_timeout=TIMEOUT) as bob,
@@ -378,7 +406,8 @@ async def test_the_observer_sees_every_frame_both_ways(lab: Lab) -> None:
             replies: dict[ClientConnection, int],
         ) -> None:
             await ws.send(frame)
-            sent[ws].append(frame)
+            # The server reads text and binary frames alike, as bytes.
+            sent[ws].append(frame.encode() if isinstance(frame, str) else frame)
             for client, count in replies.items():
                 for _ in range(count):
                     await take(client)
@@ -398,3 +427,11 @@ async def test_the_observer_sees_every_frame_both_ways(lab: Lab) -> None:
         assert len(seen) == 2
         assert {"<": sent[alice], ">": received[alice]} in seen.values()
         assert {"<": sent[bob], ">": received[bob]} in seen.values()
+
+
+async def test_a_connection_forgets_its_handshake_headers(lab: Lab) -> None:
+    """Once a client is served, the server holds no HTTP headers for it."""
+    await lab.join("alice")
+    ws = lab.server.online["alice"]
+    assert ws.request is not None and ws.response is not None
+    assert not ws.request.headers and not ws.response.headers
