@@ -20,8 +20,10 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.lab
 
+# Extra options for p2plab lab and JupyterLab, e.g.
+#   make lab ARGS="--port 8890 --server ws://127.0.0.1:8766"
 lab: $(VENV)/.lab
-	$(BIN)/p2plab lab
+	$(BIN)/p2plab lab $(ARGS)
 
 # The browser tests drive Debian's Chromium; Playwright's own browser
 # download is never used.

@@ -38,7 +38,11 @@ def _notebooks() -> Path:
 
 def lab(argv: list[str]) -> int:
     """Start the signaling server (if none runs) and JupyterLab on the lessons."""
-    parser = argparse.ArgumentParser(prog="p2plab lab", description=lab.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="p2plab lab",
+        description=lab.__doc__,
+        epilog="Any other option goes to JupyterLab, e.g. --port 8890.",
+    )
     parser.add_argument(
         "--server",
         default=os.environ.get("P2PLAB_SERVER", DEFAULT_URL),

@@ -202,9 +202,7 @@ class ChatClient:
             self._dialing = self.partner
             self._spawn(self._call(self.partner, on_join=True))
         else:
-            self._set_state(
-                "waiting", f"{how}; {self.partner} is not here yet; waiting"
-            )
+            self._set_state("waiting", f"{how}; {self.partner} is not here yet")
 
     async def call(self, peer_name: str, timeout: float = 15.0) -> None:
         """Call ``peer_name`` and wait until the chat is ready.

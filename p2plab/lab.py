@@ -14,6 +14,7 @@ environment variable, else ``ws://127.0.0.1:8765``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import socket
@@ -24,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from p2plab_server.protocol import DEFAULT_ROOM
+from p2plab_server.protocol import DEFAULT_ROOM, NAME_PATTERN
 
 from .client import ChatClient
 from .errors import P2PLabError, SignalingClosed
@@ -40,6 +41,21 @@ DEFAULT_URL = "ws://127.0.0.1:8765"
 # Chats opened in this kernel, by name: opening the same name again closes
 # the previous one first, so re-running a cell is always safe.
 _open: dict[str, ChatClient] = {}
+_closing_registered = False
+
+
+def _close_all() -> None:
+    """Close the open chats while the network thread still runs.
+
+    Registered at exit, after the network thread's own stop, so that it runs
+    first: a script that ends with chats open then leaves the server and its
+    peers cleanly instead of abandoning their tasks mid-flight.
+    """
+    network = get_network()
+    for client in list(_open.values()):
+        with contextlib.suppress(Exception):
+            network.call(client.close(), timeout=5)
+    _open.clear()
 
 # Servers this process started.
 _started: list[subprocess.Popen[bytes]] = []
@@ -199,6 +215,12 @@ def open_chat(
         SignalingError: If the server refuses the join (``name-taken``).
         SignalingClosed: If no server can be reached or started.
     """
+    for who in (name, partner):
+        if who is not None and not NAME_PATTERN.fullmatch(who):
+            raise ValueError(
+                f"{who!r} is not a valid name: use 1-32 letters, digits, '.', '_' "
+                "or '-', starting with a letter or digit"
+            )
     if partner == name:
         raise ValueError(
             f"{name!r} cannot chat with itself: name your partner, e.g. "
@@ -211,6 +233,10 @@ def open_chat(
         print(f"No server answered at {url}, so one was started on this machine.")
     identity = (keystore or KeyStore()).load_or_create(name, passphrase)
     network = get_network()
+    global _closing_registered
+    if not _closing_registered:
+        atexit.register(_close_all)
+        _closing_registered = True
 
     previous = _open.pop(name, None)
     if previous is not None:

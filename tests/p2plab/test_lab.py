@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -170,3 +171,36 @@ async def test_open_chat_joins_the_room_it_is_given(server: RunningServer) -> No
     finally:
         assert pane.client is not None
         await asyncio.wrap_future(get_network().submit(pane.client.close()))
+
+
+def test_a_badly_written_partner_name_is_refused(home: Path) -> None:
+    """A partner name the server would refuse is refused at once, saying why."""
+    with pytest.raises(ValueError, match="not a valid name"):
+        open_chat("dana", partner=" erin", passphrase="pw", url=free_url())
+
+
+async def test_a_script_that_ends_with_chats_open_exits_cleanly(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """Chats still open when a script ends are closed at exit, without errors."""
+    script = (
+        "import time, p2plab\n"
+        f"url = {server.url!r}\n"
+        "a = p2plab.open_chat('alice', partner='bob', passphrase='a', url=url)\n"
+        "b = p2plab.open_chat('bob', partner='alice', passphrase='b', url=url)\n"
+        "for _ in range(100):\n"
+        "    if a.connection_state == b.connection_state == 'connected':\n"
+        "        break\n"
+        "    time.sleep(0.05)\n"
+        "print(a.connection_state, b.connection_state)\n"
+    )
+    env = {**os.environ, "P2PLAB_HOME": str(tmp_path)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert out.decode().strip() == "connected connected"
+    assert b"Task was destroyed" not in err
+    assert b"Traceback" not in err
