@@ -53,6 +53,14 @@ def lab(argv: list[str]) -> int:
     print(f"signaling server at {args.server}: {status}", flush=True)
     env = {**os.environ, "P2PLAB_SERVER": args.server}
     command = [sys.executable, "-m", "jupyter", "lab", str(_notebooks()), *jupyter_args]
+    # A lab needs no news feed and no update check: both would ask the
+    # internet, and the news prompt covers part of the notebook.
+    for option in (
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ):
+        if option.split("=")[0] not in " ".join(jupyter_args):
+            command.append(option)
     if os.name == "posix" and os.geteuid() == 0 and "--allow-root" not in command:
         # JupyterLab refuses to run as root unless told; lab machines and
         # containers often are root.
