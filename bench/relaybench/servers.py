@@ -218,8 +218,12 @@ class ServerProcess:
         command = [part.format(port=port) for part in COMMANDS[kind]] + list(extra)
         env = dict(os.environ)
         # The prototype is imported from bench/; the p2plab server is the one
-        # installed in this environment unless ``path`` holds another.
+        # installed in this environment unless ``path`` or an inherited
+        # PYTHONPATH (a second work tree, say) holds another.
         entries = [str(BENCH_DIR)] if path is None else [str(path), str(BENCH_DIR)]
+        inherited = os.environ.get("PYTHONPATH")
+        if path is None and inherited:
+            entries.insert(0, inherited)
         env["PYTHONPATH"] = os.pathsep.join(entries)
         # The p2plab server keeps its directory of names in a SQLite file under
         # P2PLAB_HOME since protocol 2: give each run a fresh, private one, so
