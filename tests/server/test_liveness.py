@@ -50,6 +50,33 @@ async def test_a_silent_drop_is_announced_within_the_ping_bound(
     assert (alice.close_code, alice.close_reason) == (1011, "keepalive ping timeout")
 
 
+async def test_silent_drops_do_not_hold_up_each_other(
+    make_lab: MakeLab,
+) -> None:
+    """Two clients stop answering at once: both are announced within the bound."""
+    lab = await make_lab(QUICK)
+    bob = await lab.join("bob")
+    alice = await lab.join("alice", lab.keys[1])
+    carol = await lab.join("carol", lab.keys[0])
+
+    # Alice and carol go silent together; bob keeps answering. The shared
+    # keepalive must find both without waiting on either.
+    loop = asyncio.get_running_loop()
+    alice.transport.pause_reading()
+    carol.transport.pause_reading()
+    dropped = loop.time()
+    gone = {(await next_of_type(bob, "left"))["name"] for _ in range(2)}
+    assert gone == {"alice", "carol"}
+    assert loop.time() - dropped <= QUICK.drop_bound + SLACK
+    assert set(lab.server.online) == {"bob"}
+
+    # Awake again, each finds the keepalive's close frame.
+    for ws in (alice, carol):
+        ws.transport.resume_reading()
+        await asyncio.wait_for(ws.wait_closed(), TIMEOUT)
+        assert (ws.close_code, ws.close_reason) == (1011, "keepalive ping timeout")
+
+
 async def test_a_client_that_answers_pings_is_never_dropped(
     make_lab: MakeLab,
 ) -> None:
