@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from p2plab_server.directory import lab_home
 from p2plab_server.protocol import NAME_PATTERN, fingerprint
 
 __all__ = [
@@ -114,10 +115,7 @@ class KeyStore:
     """
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        if root is None:
-            home = os.environ.get("P2PLAB_HOME") or Path.home() / ".p2plab"
-            root = Path(home) / "keys"
-        self.root = Path(root)
+        self.root = lab_home() / "keys" if root is None else Path(root)
 
     def path(self, name: str) -> Path:
         """Return the file that holds ``name``'s private key."""

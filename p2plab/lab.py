@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from p2plab_server.directory import lab_home
 from p2plab_server.protocol import DEFAULT_ROOM, NAME_PATTERN
 
 from .client import ChatClient
@@ -57,6 +58,7 @@ def _close_all() -> None:
             network.call(client.close(), timeout=5)
     _open.clear()
 
+
 # Servers this process started.
 _started: list[subprocess.Popen[bytes]] = []
 
@@ -64,11 +66,6 @@ _started: list[subprocess.Popen[bytes]] = []
 def server_url(url: str | None = None) -> str:
     """Return the signaling server URL to use: argument, environment, default."""
     return url or os.environ.get("P2PLAB_SERVER") or DEFAULT_URL
-
-
-def _home() -> Path:
-    """Return the lab's folder: ``$P2PLAB_HOME``, else ``~/.p2plab``."""
-    return Path(os.environ.get("P2PLAB_HOME") or Path.home() / ".p2plab")
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -140,7 +137,7 @@ def ensure_server(url: str | None = None, timeout: float = 10.0) -> str:
             "is running, and check the address"
         )
 
-    home = _home()
+    home = lab_home()
     home.mkdir(parents=True, exist_ok=True)
     with _exclusive(home / "server.lock", timeout):
         if _reachable(host, port):
@@ -165,7 +162,7 @@ def ensure_server(url: str | None = None, timeout: float = 10.0) -> str:
 
 def pid_file(port: int) -> Path:
     """Return the file that holds the id of the local server started on ``port``."""
-    return _home() / f"server-{port}.pid"
+    return lab_home() / f"server-{port}.pid"
 
 
 def _spawn(host: str, port: int, log_path: Path) -> subprocess.Popen[bytes]:

@@ -45,14 +45,21 @@ CREATE TABLE IF NOT EXISTS bindings (
 """
 
 
+def lab_home() -> Path:
+    """Return the lab's folder: ``$P2PLAB_HOME``, else ``~/.p2plab``.
+
+    The server keeps its directory there, and the library its key store,
+    its pid files and the log of a server it started.
+    """
+    return Path(os.environ.get("P2PLAB_HOME") or Path.home() / ".p2plab")
+
+
 def default_path() -> Path:
     """Return where ``p2plab-server`` keeps its directory unless told.
 
-    ``$P2PLAB_HOME/server.sqlite3``, or ``~/.p2plab/server.sqlite3`` when
-    ``P2PLAB_HOME`` is not set: beside the lab's key store.
+    ``server.sqlite3`` in :func:`lab_home`: beside the lab's key store.
     """
-    home = os.environ.get("P2PLAB_HOME") or Path.home() / ".p2plab"
-    return Path(home) / "server.sqlite3"
+    return lab_home() / "server.sqlite3"
 
 
 class Directory:
