@@ -17,7 +17,7 @@ import sqlite3
 import ssl
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from .directory import default_path
 from .protocol import PROTOCOL_VERSION
@@ -25,6 +25,8 @@ from .relay import run
 from .settings import Settings
 
 __all__ = ["build_parser", "main", "tls_context"]
+
+N = TypeVar("N", int, float)
 
 DESCRIPTION = """\
 Run the p2plab signaling server. It relays WebRTC set-up messages (offers,
@@ -200,20 +202,18 @@ def _port(text: str) -> int:
 
 
 def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise ValueError(f"{text!r} is negative")
-    return value
+    return _non_negative(text, int, "a whole number")
 
 
 def _seconds(text: str) -> float:
+    return _non_negative(text, float, "a number")
+
+
+def _non_negative(text: str, kind: Callable[[str], N], what: str) -> N:
     try:
-        value = float(text)
+        value = kind(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
+        raise ValueError(f"{text!r} is not {what}") from None
     if value < 0:
         raise ValueError(f"{text!r} is negative")
     return value
