@@ -252,11 +252,13 @@ class ChatClient:
             raise PeerGone(f"no open chat ({self.state})")
         sealed = self.session.seal(text)
         self.peer.send(sealed.frame)
-        self._spawn(self._await_receipt(self.session, sealed.counter))
+        # A timer, not a task: a burst of messages costs one handle each.
+        asyncio.get_running_loop().call_later(
+            CONFIRM_TIMEOUT, self._check_receipt, self.session, sealed.counter
+        )
         return self._message(self.name, text, sealed, sent=True)
 
-    async def _await_receipt(self, session: ChatSession, counter: int) -> None:
-        await asyncio.sleep(CONFIRM_TIMEOUT)
+    def _check_receipt(self, session: ChatSession, counter: int) -> None:
         if session is self.session and counter in session.unconfirmed:
             self._error(
                 f"message #{counter} was not confirmed by {self.peer_name} within "
