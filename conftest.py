@@ -4,11 +4,13 @@ When the notebooks run under nbval (``--nbval`` or ``--nbval-lax``), this
 starts a signaling server inside the pytest process on a free port of
 127.0.0.1 and points the kernels at it with ``P2PLAB_SERVER``, so that
 ``open_chat`` never starts a detached server that would outlive the run.
+Outputs are compared after ``tests/notebooks/sanitize.cfg`` has masked what
+is random (ports, keys, fingerprints, timings).
 HOME, P2PLAB_HOME and IPYTHONDIR move to a temporary folder, so the user's
 own keys and history are never touched. Everything is undone when pytest
 ends. Command::
 
-    .venv/bin/pytest --nbval notebooks/alice.ipynb notebooks/bob.ipynb
+    .venv/bin/pytest --nbval notebooks/
 
 It lives here rather than in ``notebooks/`` so that learners browsing the
 lessons in JupyterLab never see it. Without nbval it does nothing, and it
@@ -26,6 +28,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent
 SANDBOX_DIRS = ("HOME", "P2PLAB_HOME", "IPYTHONDIR")
+# What differs from run to run in the lessons' outputs (used unless the
+# command line names another file with --nbval-sanitize-with).
+SANITIZE = REPO / "tests" / "notebooks" / "sanitize.cfg"
 
 
 class Sandbox:
@@ -74,8 +79,10 @@ _KEY = pytest.StashKey[Sandbox]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Set up the sandbox before nbval starts the first kernel."""
+    """Set up the sandbox, and the sanitize file, before nbval starts a kernel."""
     if config.getoption("nbval", False) or config.getoption("nbval_lax", False):
+        if not config.getoption("nbval_sanitize_with", None):
+            config.option.nbval_sanitize_with = str(SANITIZE)
         config.stash[_KEY] = Sandbox()
 
 

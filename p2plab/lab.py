@@ -35,7 +35,14 @@ from .identity import KeyStore
 from .network import get_network
 from .pane import ChatPane
 
-__all__ = ["DEFAULT_URL", "ensure_server", "open_chat", "pid_file", "server_url"]
+__all__ = [
+    "DEFAULT_URL",
+    "close_all",
+    "ensure_server",
+    "open_chat",
+    "pid_file",
+    "server_url",
+]
 
 DEFAULT_URL = "ws://127.0.0.1:8765"
 
@@ -45,8 +52,8 @@ _open: dict[str, ChatClient] = {}
 _closing_registered = False
 
 
-def _close_all() -> None:
-    """Close the open chats while the network thread still runs.
+def close_all() -> None:
+    """Close the chats opened with :func:`open_chat` in this process.
 
     Registered at exit, after the network thread's own stop, so that it runs
     first: a script that ends with chats open then leaves the server and its
@@ -232,7 +239,7 @@ def open_chat(
     network = get_network()
     global _closing_registered
     if not _closing_registered:
-        atexit.register(_close_all)
+        atexit.register(close_all)
         _closing_registered = True
 
     previous = _open.pop(name, None)

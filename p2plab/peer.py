@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable, Sequence
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
@@ -22,12 +23,20 @@ from aiortc.sdp import candidate_from_sdp
 from .errors import ConnectError, PeerGone
 from .ice import HostPolicy, configuration, host_policy
 
-__all__ = ["CHANNEL_LABEL", "Peer", "sdp_candidates"]
+__all__ = ["CHANNEL_LABEL", "Peer", "live_peers", "sdp_candidates"]
 
 logger = logging.getLogger(__name__)
 
 #: Label of the chat data channel.
 CHANNEL_LABEL = "chat"
+
+# Every peer made in this process and not yet collected, for lesson.reset().
+_live: weakref.WeakSet[Peer] = weakref.WeakSet()
+
+
+def live_peers() -> list[Peer]:
+    """Return the peers of this process that are not closed yet."""
+    return [peer for peer in _live if peer.pc.connectionState != "closed"]
 
 
 def sdp_candidates(sdp: str) -> list[str]:
@@ -66,6 +75,7 @@ class Peer:
         )
         self.pc.on("connectionstatechange", self._state_changed)
         self.pc.on("datachannel", self._adopt)
+        _live.add(self)
 
     @property
     def state(self) -> str:

@@ -39,6 +39,7 @@ import base64
 import itertools
 import logging
 import random
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -70,6 +71,7 @@ __all__ = [
     "Frame",
     "Retry",
     "SignalingClient",
+    "live_clients",
     "sign_join",
 ]
 
@@ -84,6 +86,14 @@ wire_logger.setLevel(logging.INFO)
 RETRYABLE_REFUSALS = frozenset({"rate-limited", "room-full", "server-full"})
 
 T = TypeVar("T")
+
+# Every client made in this process and not yet collected, for lesson.reset().
+_live: weakref.WeakSet[SignalingClient] = weakref.WeakSet()
+
+
+def live_clients() -> list[SignalingClient]:
+    """Return the signaling clients of this process that are not closed yet."""
+    return [client for client in _live if client.state != "closed"]
 
 
 def sign_join(identity: Identity, challenge: str, room: str, name: str) -> str:
@@ -296,6 +306,7 @@ class SignalingClient:
         self._timeout = 10.0
         self._end = ("closed", "")
         self._joined_at = 0.0
+        _live.add(self)
 
     @property
     def connected(self) -> bool:

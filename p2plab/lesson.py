@@ -1,0 +1,226 @@
+"""What every lesson notebook leans on: a server of its own, a reset, and safe failures.
+
+A lesson runs everything inside its kernel. :func:`start_server` starts a
+signaling server on the kernel's network thread, on a free port of
+127.0.0.1, that writes down every frame it reads or writes, by user: the
+"what the server saw" section at the end of each lesson reads from it.
+:func:`run` runs a coroutine on that same thread and returns its result,
+so a cell needs no ``await``::
+
+    from p2plab import lesson
+    server = lesson.start_server()
+    alice = lesson.run(lesson.joined("alice", server))
+
+:func:`reset` closes every server, peer connection, signaling client and
+chat this kernel opened, so re-running a lesson, or running another one in
+the same kernel, starts clean. Every lesson calls it in its first cell.
+
+:func:`shows_error` lets a cell break something on purpose: the error is
+printed as one line and Run All goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from p2plab_server import SignalingServer
+from p2plab_server.protocol import DEFAULT_ROOM
+
+from .identity import Identity
+from .network import get_network
+from .signaling import SignalingClient
+
+__all__ = [
+    "LessonServer",
+    "Seen",
+    "joined",
+    "reset",
+    "run",
+    "shows_error",
+    "start_server",
+]
+
+T = TypeVar("T")
+
+# What reset() closes: the servers started here. Peers, signaling clients
+# and chats keep registries of their own (see _close_live).
+_servers: list[LessonServer] = []
+
+
+def run(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+    """Run ``coro`` on the kernel's network thread and return its result.
+
+    Args:
+        coro: What to run; everything network-related in p2plab runs on
+            that thread, so objects made there are used there.
+        timeout: Seconds to wait before giving up with :class:`TimeoutError`.
+    """
+    return get_network().call(coro, timeout)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One frame, as the server had it.
+
+    Attributes:
+        user: The name the connection joined under (``"?"`` if it never
+            joined); frames before the join, such as ``hello``, count too.
+        conn: Which connection, as the server numbered it.
+        direction: ``"<"`` read by the server, ``">"`` written by it.
+        type: The message's ``type``.
+        size: Its size in bytes on the wire.
+        message: The frame, parsed.
+        raw: The frame's bytes, exactly as they crossed the socket.
+    """
+
+    user: str
+    conn: int
+    direction: str
+    type: str
+    size: int
+    message: dict[str, Any] = field(hash=False, repr=False)
+    raw: bytes = field(repr=False)
+
+
+@dataclass
+class LessonServer:
+    """A signaling server inside this kernel that writes down what it saw.
+
+    Attributes:
+        relay: The :class:`~p2plab_server.SignalingServer`.
+        url: Where clients connect, e.g. ``"ws://127.0.0.1:40123"``.
+        seen: Every frame the server read or wrote, in order.
+    """
+
+    relay: SignalingServer
+    url: str = ""
+    seen: list[Seen] = field(default_factory=list)
+    _ws_server: Any = None
+    _names: dict[int, str] = field(default_factory=dict)
+
+    def saw(self, user: str | None = None) -> list[Seen]:
+        """Return the frames the server handled for ``user``, or for everyone."""
+        return [s for s in self.seen if user is None or s.user == user]
+
+    def observe(self, conn: int, direction: str, frame: str | bytes) -> None:
+        """Write one frame down; the relay calls this for every frame."""
+        raw = frame.encode() if isinstance(frame, str) else frame
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            message = {}
+        if not isinstance(message, dict):
+            message = {}
+        kind = str(message.get("type", "?"))
+        name = message.get("name")
+        if direction == "<" and kind == "join" and isinstance(name, str):
+            if conn not in self._names:
+                # The frames before the join were this user's too.
+                self.seen[:] = [
+                    dataclasses.replace(s, user=name) if s.conn == conn else s
+                    for s in self.seen
+                ]
+            self._names[conn] = name
+        user = self._names.get(conn, "?")
+        self.seen.append(Seen(user, conn, direction, kind, len(raw), message, raw))
+
+    async def close(self) -> None:
+        """Stop listening and close every connection; safe to call twice."""
+        if self._ws_server is not None:
+            self._ws_server.close()
+            await self._ws_server.wait_closed()
+            self._ws_server = None
+
+
+def start_server() -> LessonServer:
+    """Start a signaling server on the network thread, on a free loopback port.
+
+    Its directory is in memory, so each lesson starts with no names bound.
+    :func:`reset` stops it.
+    """
+    lesson_server = LessonServer(SignalingServer())
+    lesson_server.relay.observer = lesson_server.observe
+
+    async def listen() -> None:
+        ws_server = await lesson_server.relay.serve("127.0.0.1", 0)
+        port = ws_server.sockets[0].getsockname()[1]
+        lesson_server._ws_server = ws_server
+        lesson_server.url = f"ws://127.0.0.1:{port}"
+
+    run(listen())
+    _servers.append(lesson_server)
+    return lesson_server
+
+
+async def joined(
+    name: str,
+    server: LessonServer | str,
+    identity: Identity | None = None,
+    *,
+    room: str = DEFAULT_ROOM,
+) -> SignalingClient:
+    """Return a signaling client for ``name``, joined to ``server``.
+
+    Args:
+        name: The name to join as.
+        server: A :class:`LessonServer`, or a server's URL.
+        identity: The key pair to publish; a fresh RSA-2048 one if omitted
+            (quicker to make than the lab's 3072 bits, and as good for a
+            lesson).
+        room: The room to join.
+    """
+    url = server.url if isinstance(server, LessonServer) else server
+    if identity is None:
+        identity = Identity.generate(2048)
+    client = SignalingClient(url, name, identity, room=room, backoff=None)
+    await client.connect()
+    return client
+
+
+def reset() -> None:
+    """Close every chat, peer, signaling client and server this kernel opened.
+
+    Safe to call at any time, any number of times; each lesson calls it in
+    its first cell, so that running it again starts from nothing.
+    """
+    from . import lab, peer, signaling
+
+    network = get_network()
+    lab.close_all()
+    for item in list(peer.live_peers()):
+        with contextlib.suppress(Exception):
+            network.call(item.close(), timeout=5)
+    for client in list(signaling.live_clients()):
+        with contextlib.suppress(Exception):
+            network.call(client.close(), timeout=5)
+    while _servers:
+        server = _servers.pop()
+        with contextlib.suppress(Exception):
+            network.call(server.close(), timeout=5)
+
+
+@contextlib.contextmanager
+def shows_error() -> Iterator[None]:
+    """Show an error raised in the block as one line, and carry on.
+
+    For cells that break something on purpose::
+
+        with shows_error():
+            unseal(key, tampered)
+
+    prints ``InvalidTag raised: ...`` instead of stopping Run All. If the
+    block raises nothing, that is printed too, since the lesson expected it
+    to fail.
+    """
+    try:
+        yield
+    except Exception as exc:
+        text = str(exc) or "(no message)"
+        print(f"{type(exc).__name__} raised: {text}")
+    else:
+        print("no error was raised")

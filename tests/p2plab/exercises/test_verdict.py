@@ -1,0 +1,44 @@
+"""The exercise checks' verdicts: praise, hints, and the untried placeholder."""
+
+from __future__ import annotations
+
+from p2plab.exercises import NOT_TRIED, Hint, verdict
+
+
+def check(answer: object) -> object:
+    return verdict(
+        "tag size",
+        answer,
+        lambda a: a == 16,
+        [Hint(lambda a: a == 128, "that is in bits; the answer is in bytes")],
+        otherwise="count the bytes that seal() adds to the plaintext",
+    )
+
+
+def test_right_answer_is_praised() -> None:
+    """A right answer gives a passing verdict with a tick."""
+    result = check(16)
+    assert result and str(result) == "✓ tag size: right"
+
+
+def test_wrong_answer_gets_the_fitting_hint() -> None:
+    """A wrong answer that a hint fits gets that hint, not the answer."""
+    result = check(128)
+    assert not result
+    assert str(result) == "✗ tag size: that is in bits; the answer is in bytes"
+
+
+def test_other_wrong_answers_get_the_general_hint() -> None:
+    """A wrong answer of any type, even one that breaks the test, gets the hint."""
+    for answer in (12, "sixteen", None, object()):
+        assert (
+            check(answer).message == "count the bytes that seal() adds to the plaintext"
+        )
+
+
+def test_placeholder_is_not_tried_yet() -> None:
+    """The placeholder ``...`` is neither right nor wrong: it is not tried yet."""
+    result = check(...)
+    assert not result and not result.tried
+    assert result.message == NOT_TRIED
+    assert str(result).startswith("· tag size: not tried yet")
