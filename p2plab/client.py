@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +55,7 @@ from .identity import Identity, load_public_key
 from .peer import Peer, sdp_candidates
 from .signaling import DEFAULT_BACKOFF, Backoff, Retry, SignalingClient
 
-__all__ = ["ChatClient", "Event"]
+__all__ = ["ChatClient", "Event", "live_chats"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +63,18 @@ logger = logging.getLogger(__name__)
 #: may not have arrived.
 CONFIRM_TIMEOUT = 5.0
 
+# Every chat client made in this process and not yet collected, for
+# lesson.reset().
+_live: weakref.WeakSet[ChatClient] = weakref.WeakSet()
+
 #: Seconds to wait for an answer to a liveness probe, sent when the peer
 #: leaves the server while the chat is open.
 PROBE_TIMEOUT = 3.0
+
+
+def live_chats() -> list[ChatClient]:
+    """Return the chat clients of this process that are not closed yet."""
+    return [chat for chat in _live if not chat._closed]
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,7 @@ class ChatClient:
         self._tasks: set[asyncio.Task[None]] = set()
         self._probes: dict[int, asyncio.Future[None]] = {}
         self._closed = False
+        _live.add(self)
 
     # Public API.
 

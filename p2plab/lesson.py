@@ -11,6 +11,9 @@ so a cell needs no ``await``::
     server = lesson.start_server()
     alice = lesson.run(lesson.joined("alice", server))
 
+:func:`chat_pair` goes further: two chat clients, Alice and Bob, connected
+peer to peer with a session key in place.
+
 :func:`reset` closes every server, peer connection, signaling client and
 chat this kernel opened, so re-running a lesson, or running another one in
 the same kernel, starts clean. Every lesson calls it in its first cell.
@@ -21,6 +24,7 @@ printed as one line and Run All goes on.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
@@ -31,6 +35,7 @@ from typing import Any, TypeVar
 from p2plab_server import SignalingServer
 from p2plab_server.protocol import DEFAULT_ROOM
 
+from .client import ChatClient
 from .identity import Identity
 from .network import get_network
 from .signaling import SignalingClient
@@ -38,7 +43,9 @@ from .signaling import SignalingClient
 __all__ = [
     "LessonServer",
     "Seen",
+    "chat_pair",
     "joined",
+    "received",
     "reset",
     "run",
     "shows_error",
@@ -182,12 +189,72 @@ async def joined(
     return client
 
 
+async def chat_pair(
+    server: LessonServer | str,
+    names: tuple[str, str] = ("alice", "bob"),
+    *,
+    room: str = DEFAULT_ROOM,
+    timeout: float = 15.0,
+) -> tuple[ChatClient, ChatClient]:
+    """Return two chat clients in this kernel, connected to each other.
+
+    Both join ``server``, the second calls the first, and once this returns
+    the data channel is open and the session key has been wrapped, sent and
+    unwrapped: ``await first.send("hi")`` works. Each has a fresh RSA-2048
+    key pair. Their :attr:`~p2plab.client.ChatClient.events` record every
+    step, message and receipt.
+
+    Raises:
+        ConnectError: If the chat is not ready within ``timeout`` seconds.
+    """
+    url = server.url if isinstance(server, LessonServer) else server
+    first, second = (
+        ChatClient(
+            name,
+            Identity.generate(2048),
+            url,
+            room=room,
+            partner=other,
+            backoff=None,
+        )
+        for name, other in (names, names[::-1])
+    )
+    await first.start()
+    await second.start()
+    await first.wait_ready(timeout)
+    await second.wait_ready(timeout)
+    return first, second
+
+
+async def received(
+    client: ChatClient, count: int = 1, timeout: float = 5.0
+) -> list[str]:
+    """Wait until ``client`` has received ``count`` messages; return their texts.
+
+    Raises:
+        TimeoutError: If fewer arrived within ``timeout`` seconds.
+    """
+
+    def texts() -> list[str]:
+        return [
+            e.data["text"]
+            for e in client.events
+            if e.kind == "message" and not e.data["sent"]
+        ]
+
+    async with asyncio.timeout(timeout):
+        while len(texts()) < count:
+            await asyncio.sleep(0.01)
+    return texts()
+
+
 def reset() -> None:
     """Close every chat, peer, signaling client and server this kernel opened.
 
     Safe to call at any time, any number of times; each lesson calls it in
     its first cell, so that running it again starts from nothing.
     """
+    from . import client as client_module
     from . import lab, peer, signaling
 
     network = get_network()
@@ -195,6 +262,9 @@ def reset() -> None:
     for item in list(peer.live_peers()):
         with contextlib.suppress(Exception):
             network.call(item.close(), timeout=5)
+    for chat in list(client_module.live_chats()):
+        with contextlib.suppress(Exception):
+            network.call(chat.close(), timeout=5)
     for client in list(signaling.live_clients()):
         with contextlib.suppress(Exception):
             network.call(client.close(), timeout=5)

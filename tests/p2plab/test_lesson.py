@@ -91,3 +91,17 @@ async def _until(test: object, timeout: float = 5.0) -> None:
             await asyncio.sleep(0.01)
 
     await asyncio.wait_for(wait(), timeout)
+
+
+def test_chat_pair_connects_and_chats() -> None:
+    """Two chat clients made by chat_pair exchange a sealed message at once."""
+    server = lesson.start_server()
+    alice, bob = lesson.run(lesson.chat_pair(server))
+
+    lesson.run(alice.send("hello Bob"))
+
+    assert lesson.run(lesson.received(bob)) == ["hello Bob"]
+    assert alice.state == bob.state == "connected"
+    assert all(s.type != "message" for s in server.saw())
+    lesson.reset()
+    assert alice.state == bob.state == "closed"
