@@ -67,3 +67,23 @@ def test_notebooks_pass_nbval() -> None:
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+LESSONS = [path for path in NOTEBOOKS if path.name[:2].isdigit()]
+CLOSING = ["## Recap", "## What the server saw", "## Exercises"]
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda path: path.stem)
+def test_lesson_ends_the_same_way(path: Path) -> None:
+    """Every numbered lesson ends with a recap, what the server saw, and exercises."""
+    nb = nbformat.read(path, as_version=4)
+    sections = [
+        line.strip()
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if line.startswith("## ")
+    ]
+    assert sections[-3:] == CLOSING, sections
+    first = next(cell for cell in nb.cells if cell.cell_type == "code")
+    assert "reset()" in first.source, "the first code cell starts from a clean kernel"
