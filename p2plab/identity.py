@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -22,9 +24,12 @@ from p2plab_server.protocol import NAME_PATTERN, fingerprint
 __all__ = [
     "Identity",
     "KeyStore",
+    "Keygen",
     "fingerprint_of",
     "load_public_key",
     "public_key_b64",
+    "public_key_der",
+    "timed_generate",
 ]
 
 #: Key sizes the lab accepts. 3072 bits is the default (about 128-bit
@@ -33,12 +38,16 @@ KEY_SIZES = (2048, 3072, 4096)
 DEFAULT_KEY_SIZE = 3072
 
 
-def public_key_b64(key: rsa.RSAPublicKey) -> str:
-    """Return a public key as standard base64 of its SPKI DER encoding."""
-    der = key.public_bytes(
+def public_key_der(key: rsa.RSAPublicKey) -> bytes:
+    """Return a public key's SPKI DER bytes: one key, one encoding."""
+    return key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return base64.b64encode(der).decode("ascii")
+
+
+def public_key_b64(key: rsa.RSAPublicKey) -> str:
+    """Return a public key as standard base64 of its SPKI DER encoding."""
+    return base64.b64encode(public_key_der(key)).decode("ascii")
 
 
 def fingerprint_of(key: rsa.RSAPublicKey) -> str:
@@ -91,18 +100,90 @@ class Identity:
         return self.private_key.key_size
 
     @property
+    def public_der(self) -> bytes:
+        """The public key as SPKI DER bytes: what the fingerprint hashes."""
+        return public_key_der(self.public_key)
+
+    @property
     def public_b64(self) -> str:
         """The public key as base64 SPKI DER: what the server publishes."""
         return public_key_b64(self.public_key)
+
+    @property
+    def public_pem(self) -> str:
+        """The public key as PEM text: the SPKI DER in base64 between two lines."""
+        pem = self.public_key.public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+        return pem.decode("ascii")
 
     @property
     def fingerprint(self) -> str:
         """SHA-256 of the public key's SPKI DER, in groups of four hex digits."""
         return fingerprint_of(self.public_key)
 
+    def secret_parts(self) -> dict[str, bytes]:
+        """Return the numbers that only the private key holds, as big-endian bytes.
+
+        They are the primes ``p`` and ``q``, the private exponent ``d`` and
+        the three values derived from them that speed up decryption
+        (``dmp1``, ``dmq1``, ``iqmp``). The modulus and the public exponent
+        are left out: they are public. This is for checking that none of
+        them ever left the machine (see :func:`p2plab.serverview.appears_in`);
+        never log, print or send them.
+        """
+        numbers = self.private_key.private_numbers()
+        values = {
+            "p": numbers.p,
+            "q": numbers.q,
+            "d": numbers.d,
+            "dmp1": numbers.dmp1,
+            "dmq1": numbers.dmq1,
+            "iqmp": numbers.iqmp,
+        }
+        return {name: _int_bytes(value) for name, value in values.items()}
+
     def __repr__(self) -> str:
         # Never show key material; the fingerprint identifies the key.
         return f"<Identity RSA-{self.bits} {self.fingerprint[:19]}…>"
+
+
+def _int_bytes(value: int) -> bytes:
+    return value.to_bytes((value.bit_length() + 7) // 8 or 1, "big")
+
+
+@dataclass(frozen=True)
+class Keygen:
+    """A new key pair, and how long it took to make.
+
+    Attributes:
+        identity: The key pair.
+        seconds: The wall-clock time :meth:`Identity.generate` took.
+    """
+
+    identity: Identity
+    seconds: float
+
+    def __str__(self) -> str:
+        # Always in whole milliseconds, even past a second, so that the text
+        # has the same shape on every run.
+        return f"RSA-{self.identity.bits} key pair in {self.seconds * 1000:.0f} ms"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def timed_generate(bits: int = DEFAULT_KEY_SIZE) -> Keygen:
+    """Make a new key pair of ``bits`` bits and time it.
+
+    The time differs from one call to the next: most of it goes to finding
+    two random primes, and how many candidates are tried before one is
+    prime is a matter of chance.
+    """
+    start = time.perf_counter()
+    identity = Identity.generate(bits)
+    return Keygen(identity, time.perf_counter() - start)
 
 
 class KeyStore:

@@ -18,6 +18,10 @@ peer to peer with a session key in place.
 chat this kernel opened, so re-running a lesson, or running another one in
 the same kernel, starts clean. Every lesson calls it in its first cell.
 
+:func:`key_store` gives a key store in a temporary folder, so that the keys
+a lesson saves never land in the learner's own ``~/.p2plab/keys``; reset
+deletes it.
+
 :func:`shows_error` lets a cell break something on purpose: the error is
 printed as one line and Run All goes on.
 """
@@ -28,15 +32,18 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import shutil
+import tempfile
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from p2plab_server import SignalingServer
 from p2plab_server.protocol import DEFAULT_ROOM
 
 from .client import ChatClient
-from .identity import Identity
+from .identity import Identity, KeyStore
 from .network import get_network
 from .signaling import SignalingClient
 
@@ -45,6 +52,7 @@ __all__ = [
     "Seen",
     "chat_pair",
     "joined",
+    "key_store",
     "received",
     "reset",
     "run",
@@ -57,6 +65,8 @@ T = TypeVar("T")
 # What reset() closes: the servers started here. Peers, signaling clients
 # and chats keep registries of their own (see _close_live).
 _servers: list[LessonServer] = []
+# And what it deletes: the key stores' temporary folders.
+_folders: list[Path] = []
 
 
 def run(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
@@ -248,8 +258,22 @@ async def received(
     return texts()
 
 
+def key_store() -> KeyStore:
+    """Return an empty key store in a new temporary folder.
+
+    A lesson saves its keys here rather than in the lab's own key store
+    (``$P2PLAB_HOME/keys``), which keeps the keys you chat with. :func:`reset`
+    deletes the folder and every key in it.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="p2plab-lesson-"))
+    _folders.append(folder)
+    return KeyStore(folder / "keys")
+
+
 def reset() -> None:
     """Close every chat, peer, signaling client and server this kernel opened.
+
+    Every :func:`key_store` is deleted too, with the keys saved in it.
 
     Safe to call at any time, any number of times; each lesson calls it in
     its first cell, so that running it again starts from nothing.
@@ -272,6 +296,8 @@ def reset() -> None:
         server = _servers.pop()
         with contextlib.suppress(Exception):
             network.call(server.close(), timeout=5)
+    while _folders:
+        shutil.rmtree(_folders.pop(), ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -10,12 +10,19 @@ The view is a table: the direction, the message type, the size on the wire,
 and every field the server could read, with long values cut short. Its text
 form (what a notebook shows without widgets, and what nbval compares) gives
 only what is the same on every run: how many frames, and their types.
+
+:func:`appears_in` answers the other question a lesson asks of those
+frames: did a given secret (a private key, a session key) pass through the
+server, in any form it could read?
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import ipywidgets as widgets
@@ -23,7 +30,7 @@ import ipywidgets as widgets
 from .lesson import Seen
 from .signaling import Frame
 
-__all__ = ["ServerView", "readable_fields"]
+__all__ = ["ServerView", "appears_in", "readable_fields"]
 
 _CUT = 40
 
@@ -37,6 +44,63 @@ def readable_fields(message: dict[str, Any]) -> list[str]:
             text = f"{text[: _CUT - 12]}… ({len(text)} chars)"
         out.append(f"{key}={text}")
     return out
+
+
+def appears_in(
+    secret: bytes, frames: Iterable[Seen | Frame], *, window: int | None = None
+) -> bool:
+    """Tell whether ``secret`` is in any of ``frames``, as bytes the server could read.
+
+    Each frame is searched as it crossed the socket, and so is every string
+    in it decoded from base64 or from hex, the forms in which the protocol
+    carries binary data (keys, signatures, fingerprints).
+
+    Args:
+        secret: The bytes to look for.
+        frames: Frames as the server had them (:class:`~p2plab.lesson.Seen`,
+            searched byte for byte), or a client's frames
+            (:class:`~p2plab.signaling.Frame`, searched as JSON again).
+        window: If given, look for every piece of ``secret`` this many bytes
+            long, not only for the whole: a secret that shows up cut, or
+            inside something else, is found too.
+
+    Returns:
+        True if the secret, or one of its pieces, was found.
+    """
+    if window is None or window >= len(secret):
+        pieces = [secret]
+    else:
+        pieces = [secret[i : i + window] for i in range(len(secret) - window + 1)]
+    readable = [data for frame in frames for data in _readable(frame)]
+    return any(piece in data for data in readable for piece in pieces)
+
+
+def _readable(frame: Seen | Frame) -> Iterator[bytes]:
+    """Yield the frame's bytes, then each of its strings decoded, where one decodes."""
+    if isinstance(frame, Seen):
+        yield frame.raw
+    else:
+        yield json.dumps(frame.message).encode()
+    for text in _strings(frame.message):
+        try:
+            yield base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            pass
+        try:
+            yield bytes.fromhex(text)
+        except ValueError:
+            pass
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 class ServerView(widgets.HTML):  # type: ignore[misc]

@@ -15,10 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from p2plab.identity import (
     DEFAULT_KEY_SIZE,
     Identity,
+    Keygen,
     KeyStore,
     fingerprint_of,
     load_public_key,
     public_key_b64,
+    public_key_der,
+    timed_generate,
 )
 
 FINGERPRINT = re.compile(r"[0-9a-f]{4}( [0-9a-f]{4}){15}")
@@ -60,6 +63,44 @@ def test_generate_refuses_other_key_sizes(bits: int) -> None:
         Identity.generate(bits)
 
 
+def test_timed_generate_returns_the_key_pair_and_its_time() -> None:
+    """timed_generate makes a key pair of the asked size and says how long it took."""
+    keygen = timed_generate(2048)
+    assert keygen.identity.bits == 2048
+    assert keygen.seconds > 0
+    assert re.fullmatch(r"RSA-2048 key pair in \d+ ms", str(keygen))
+    assert repr(keygen) == str(keygen)
+
+
+def test_keygen_time_is_always_in_milliseconds(alice_id: Identity) -> None:
+    """A time past a second is still shown in whole milliseconds, one shape for all."""
+    assert str(Keygen(alice_id, 1.2345)) == "RSA-2048 key pair in 1234 ms"
+    assert str(Keygen(alice_id, 0.0004)) == "RSA-2048 key pair in 0 ms"
+
+
+def test_timed_generate_refuses_other_key_sizes() -> None:
+    """timed_generate refuses the sizes that generate refuses."""
+    with pytest.raises(ValueError, match="key size must be one of"):
+        timed_generate(1024)
+
+
+def test_secret_parts_are_the_private_numbers(alice_id: Identity) -> None:
+    """The secret parts are p, q, d and the CRT values, big-endian, and p * q = n."""
+    parts = alice_id.secret_parts()
+    numbers = alice_id.private_key.private_numbers()
+    assert list(parts) == ["p", "q", "d", "dmp1", "dmq1", "iqmp"]
+    assert int.from_bytes(parts["d"], "big") == numbers.d
+    p, q = (int.from_bytes(parts[name], "big") for name in ("p", "q"))
+    assert p * q == numbers.public_numbers.n
+    assert len(parts["p"]) == len(parts["q"]) == 128
+
+
+def test_secret_parts_leave_out_the_public_numbers(alice_id: Identity) -> None:
+    """The modulus is public: no secret part contains it."""
+    n = alice_id.public_key.public_numbers().n.to_bytes(256, "big")
+    assert all(n[:32] not in part for part in alice_id.secret_parts().values())
+
+
 def test_repr_shows_the_fingerprint_and_no_key_material(alice_id: Identity) -> None:
     """The repr names the size and fingerprint prefix and holds no key bytes."""
     text = repr(alice_id)
@@ -76,6 +117,24 @@ def test_public_b64_is_standard_base64_of_the_spki_der(alice_id: Identity) -> No
     """public_b64 decodes, with strict base64, to the SPKI DER of the public key."""
     assert base64.b64decode(alice_id.public_b64, validate=True) == spki_der(alice_id)
     assert public_key_b64(alice_id.public_key) == alice_id.public_b64
+
+
+def test_public_der_is_the_spki_der(alice_id: Identity) -> None:
+    """public_der is the SPKI DER: 294 bytes for RSA-2048, a DER SEQUENCE."""
+    assert alice_id.public_der == spki_der(alice_id)
+    assert public_key_der(alice_id.public_key) == alice_id.public_der
+    assert len(alice_id.public_der) == 294
+    assert alice_id.public_der[:4] == bytes.fromhex("30820122")
+
+
+def test_public_pem_wraps_the_der_in_base64_lines(alice_id: Identity) -> None:
+    """public_pem is the DER in base64 lines of 64 between PUBLIC KEY lines."""
+    lines = alice_id.public_pem.splitlines()
+    assert lines[0] == "-----BEGIN PUBLIC KEY-----"
+    assert lines[-1] == "-----END PUBLIC KEY-----"
+    assert all(len(line) == 64 for line in lines[1:-2])
+    assert base64.b64decode("".join(lines[1:-1])) == alice_id.public_der
+    assert fingerprint_of(load_public_key(alice_id.public_pem)) == alice_id.fingerprint
 
 
 def test_spki_base64_round_trips(alice_id: Identity) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from p2plab import Identity, Peer, SignalingClosed, lesson
@@ -105,3 +107,20 @@ def test_chat_pair_connects_and_chats() -> None:
     assert all(s.type != "message" for s in server.saw())
     lesson.reset()
     assert alice.state == bob.state == "closed"
+
+
+def test_key_store_is_a_fresh_folder_that_reset_deletes(
+    alice_id: Identity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each key_store is empty and outside the lab's home; reset deletes it."""
+    monkeypatch.setenv("P2PLAB_HOME", str(tmp_path))
+    first, second = lesson.key_store(), lesson.key_store()
+    path = first.save("alice", alice_id, "a lesson passphrase")
+
+    assert first.root != second.root and not second.exists("alice")
+    assert tmp_path not in path.parents
+    assert first.load("alice", "a lesson passphrase").fingerprint == (
+        alice_id.fingerprint
+    )
+    lesson.reset()
+    assert not path.exists() and not first.root.parent.exists()

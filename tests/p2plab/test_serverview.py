@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from p2plab import Identity, lesson
-from p2plab.serverview import ServerView, readable_fields
+from p2plab.lesson import Seen
+from p2plab.serverview import ServerView, appears_in, readable_fields
+
+
+def private_der(identity: Identity) -> bytes:
+    """Return the private key as unencrypted PKCS#8 DER."""
+    return identity.private_key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def seen(message: dict[str, object]) -> Seen:
+    """Return a frame the server read, with ``message`` as its JSON."""
+    raw = json.dumps(message).encode()
+    return Seen("alice", 1, "<", str(message.get("type")), len(raw), message, raw)
 
 
 @pytest.fixture(autouse=True)
@@ -53,3 +73,47 @@ def test_long_values_are_cut_and_markup_is_escaped() -> None:
     view = ServerView([])
     assert "<script>" not in ServerView([], title="<script>").value
     assert view.rows == []
+
+
+def test_a_published_public_key_appears_and_the_private_key_does_not(
+    alice_id: Identity,
+) -> None:
+    """After a join the SPKI DER is found in the server's frames; no secret part is."""
+    server = lesson.start_server()
+    client = lesson.run(lesson.joined("alice", server, alice_id))
+
+    assert appears_in(alice_id.public_der, server.saw())
+    assert appears_in(alice_id.public_der, client.frames)
+    assert not appears_in(private_der(alice_id), server.saw())
+    for part in alice_id.secret_parts().values():
+        assert not appears_in(part, server.saw(), window=32)
+
+
+def test_pieces_of_the_pkcs8_der_appear_because_it_holds_the_modulus(
+    alice_id: Identity,
+) -> None:
+    """A 32-byte piece of the private key file is found: PKCS#8 holds n, public."""
+    server = lesson.start_server()
+    lesson.run(lesson.joined("alice", server, alice_id))
+
+    assert appears_in(private_der(alice_id), server.saw(), window=32)
+
+
+def test_a_secret_is_found_raw_in_base64_and_in_hex() -> None:
+    """The search reads the raw frame and every string decoded from base64 or hex."""
+    secret = bytes(range(40))
+    as_b64 = seen({"type": "x", "data": base64.b64encode(secret).decode()})
+    as_hex = seen({"type": "x", "nested": [{"fp": secret.hex(" ")}]})
+    raw = Seen("alice", 1, "<", "?", 42, {}, b"junk" + secret)
+
+    for frame in (as_b64, as_hex, raw):
+        assert appears_in(secret, [frame])
+        assert appears_in(secret[5:37] + b"other", [frame], window=32)
+    assert not appears_in(secret, [seen({"type": "x", "data": "not it"})])
+
+
+def test_a_window_longer_than_the_secret_looks_for_the_whole() -> None:
+    """A short secret with a long window is searched whole, not skipped."""
+    frame = seen({"type": "x", "data": base64.b64encode(b"short").decode()})
+    assert appears_in(b"short", [frame], window=32)
+    assert not appears_in(b"other", [frame], window=32)
