@@ -10,11 +10,13 @@ from p2plab import SignalingClient, SignalingError, lesson
 
 
 def sender(alice: SignalingClient, bob: SignalingClient) -> str:
-    """Relay a bye from alice to bob; return the 'from' field bob received."""
-    byes = sum(f.message["type"] == "bye" for f in bob.frames if f.direction == "<")
-    lesson.run(alice.relay("bye", "bob"))
-    bye = lesson.run(lesson.arrived(bob, "bye", count=byes + 1))
-    return str(bye["from"])
+    """Relay a candidate from bob to alice; return the 'from' field alice received."""
+    line = "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host"
+    lesson.run(
+        bob.relay("candidate", "alice", candidate=line, sdpMid="0", sdpMLineIndex=0)
+    )
+    candidate = lesson.run(lesson.arrived(alice, "candidate"))
+    return str(candidate["from"])
 
 
 def frames_read(server: lesson.LessonServer) -> int:

@@ -1,7 +1,7 @@
 """Checks for the exercises of the lesson "Signaling" (02-signaling).
 
 Each exercise has the learner do something with the lesson's own server:
-relay a message, count frames, read a join, try another room. The checks
+relay a candidate, count frames, read a join, try another room. The checks
 judge the answer and, for a wrong one, point at the usual mistake.
 """
 
@@ -22,11 +22,11 @@ _SECRETS = ("private", "passphrase", "session", "secret", "pkcs8")
 
 
 def sender(answer: Any) -> Verdict:
-    """Check the ``from`` field of the bye that alice relayed to bob."""
+    """Check the ``from`` field of the candidate that bob relayed to alice."""
     return verdict(
         "who sent it",
         answer,
-        lambda a: a == "alice",
+        lambda a: a == "bob",
         [
             Hint(
                 lambda a: isinstance(a, dict),
@@ -34,8 +34,8 @@ def sender(answer: Any) -> Verdict:
                 "field, a string",
             ),
             Hint(
-                lambda a: a == "bob",
-                "bob is the recipient, named in the 'to' field alice sent; the "
+                lambda a: a == "alice",
+                "alice is the recipient, named in the 'to' field bob sent; the "
                 "server takes 'to' off and writes another name in 'from'",
             ),
             Hint(
@@ -44,13 +44,13 @@ def sender(answer: Any) -> Verdict:
                 "not its own",
             ),
             Hint(
-                lambda a: isinstance(a, str) and a.strip().lower() == "alice",
+                lambda a: isinstance(a, str) and a.strip().lower() == "bob",
                 "names are exact: compare case and spaces with the name used to join",
             ),
         ],
-        otherwise="read the 'from' field of the message lesson.arrived(bob, 'bye') "
-        "returns",
-        praise="right: the server wrote alice's name, which alice could not forge",
+        otherwise="read the 'from' field of the message "
+        "lesson.arrived(alice, 'candidate') returns",
+        praise="right: the server wrote bob's name, which bob could not forge",
     )
 
 

@@ -43,10 +43,10 @@ def test_sender(run: tuple, solutions: ModuleType) -> None:
     _, alice, bob = run
     assert check.sender(solutions.sender(alice, bob))
 
-    assert "recipient" in check.sender("bob").message
+    assert "recipient" in check.sender("alice").message
     assert "not its own" in check.sender("server").message
-    assert "whole message" in check.sender({"from": "alice"}).message
-    assert "exact" in check.sender("Alice").message
+    assert "whole message" in check.sender({"from": "bob"}).message
+    assert "exact" in check.sender("Bob").message
     assert not check.sender(...).tried
 
 
