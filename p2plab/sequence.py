@@ -284,7 +284,7 @@ class SequenceDiagram(widgets.HTML):  # type: ignore[misc]
             body.append(_arrow(first + row + 1, arrow, x, 18 + row * _ROW))
         body.append("</svg>")
 
-        parts = [f"<b>{html.escape(self.title)}</b> ({len(every)} frames)"]
+        parts = [f"<div><b>{html.escape(self.title)}</b> ({len(every)} frames)</div>"]
         if first:
             parts.append(
                 f"<div><i>{first} earlier frames are not drawn; the latest "
@@ -292,7 +292,7 @@ class SequenceDiagram(widgets.HTML):  # type: ignore[misc]
             )
         if not every:
             parts.append("<div><i>no frames yet</i></div>")
-        parts.append("".join(head))
+        parts.append(f"<div>{''.join(head)}</div>")
         parts.append(
             f"<div style='max-height:{_SCROLL_AFTER}px;overflow-y:auto'>"
             f"{''.join(body)}</div>"
