@@ -204,12 +204,12 @@ class SequenceDiagram(widgets.HTML):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         with self._lock:
-            lifelines, drawn = layout(self._frames, self._user)
+            lifelines, every = layout(self._frames, self._user)
         text = (
             f"<SequenceDiagram: {_count(len(lifelines), 'lifeline')} "
-            f"({', '.join(lifelines)}), {_count(len(drawn), 'arrow')}"
+            f"({', '.join(lifelines)}), {_count(len(every), 'arrow')}"
         )
-        if len(drawn) > self.limit:
+        if len(every) > self.limit:
             text += f", the last {self.limit} drawn"
         return text + ">"
 
