@@ -32,9 +32,10 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import shutil
 import tempfile
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,6 +51,7 @@ from .signaling import SignalingClient
 __all__ = [
     "LessonServer",
     "Seen",
+    "arrived",
     "chat_pair",
     "joined",
     "key_store",
@@ -61,6 +63,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 # What reset() closes: the servers started here. Peers, signaling clients
 # and chats keep registries of their own (see _close_live).
@@ -112,11 +116,15 @@ class LessonServer:
         relay: The :class:`~p2plab_server.SignalingServer`.
         url: Where clients connect, e.g. ``"ws://127.0.0.1:40123"``.
         seen: Every frame the server read or wrote, in order.
+        listeners: Called with each new :class:`Seen`, on the network
+            thread, right after it is written down; a widget that shows the
+            frames live is one (see :mod:`p2plab.sequence`).
     """
 
     relay: SignalingServer
     url: str = ""
     seen: list[Seen] = field(default_factory=list)
+    listeners: list[Callable[[Seen], None]] = field(default_factory=list)
     _ws_server: Any = None
     _names: dict[int, str] = field(default_factory=dict)
 
@@ -135,16 +143,25 @@ class LessonServer:
             message = {}
         kind = str(message.get("type", "?"))
         name = message.get("name")
-        if direction == "<" and kind == "join" and isinstance(name, str):
+        # A connection has a name once the server welcomes it: a join that
+        # is refused (a name taken by another key, say) leaves it unnamed.
+        if direction == ">" and kind == "welcome" and isinstance(name, str):
             if conn not in self._names:
-                # The frames before the join were this user's too.
+                # The frames before the welcome were this user's too.
                 self.seen[:] = [
                     dataclasses.replace(s, user=name) if s.conn == conn else s
                     for s in self.seen
                 ]
             self._names[conn] = name
         user = self._names.get(conn, "?")
-        self.seen.append(Seen(user, conn, direction, kind, len(raw), message, raw))
+        seen = Seen(user, conn, direction, kind, len(raw), message, raw)
+        self.seen.append(seen)
+        for listener in list(self.listeners):
+            try:
+                listener(seen)
+            except Exception:
+                # A broken display must not break the server it watches.
+                logger.exception("a listener of the lesson server failed")
 
     async def close(self) -> None:
         """Stop listening and close every connection; safe to call twice."""
@@ -268,6 +285,45 @@ def key_store() -> KeyStore:
     folder = Path(tempfile.mkdtemp(prefix="p2plab-lesson-"))
     _folders.append(folder)
     return KeyStore(folder / "keys")
+
+
+async def arrived(
+    client: SignalingClient, kind: str, count: int = 1, timeout: float = 5.0
+) -> dict[str, Any]:
+    """Wait until ``client`` has received ``count`` messages of type ``kind``.
+
+    Args:
+        client: A signaling client, e.g. from :func:`joined`.
+        kind: The message type, e.g. ``"offer"`` or ``"error"``.
+        count: How many of them to wait for.
+        timeout: Seconds to wait.
+
+    Returns:
+        The ``count``-th such message the server sent to ``client`` (the
+        first one by default), as the client received it.
+
+    Raises:
+        TimeoutError: If fewer arrived within ``timeout`` seconds.
+    """
+
+    def messages() -> list[dict[str, Any]]:
+        return [
+            f.message
+            for f in client.frames
+            if f.direction == "<" and f.message.get("type") == kind
+        ]
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(messages()) < count:
+        if loop.time() >= deadline:
+            raise TimeoutError(
+                f"{client.name} received {len(messages())} {kind!r} message(s) "
+                f"within {timeout:g} s, not {count}: was it sent to "
+                f"{client.name!r}, in room {client.room!r}?"
+            )
+        await asyncio.sleep(0.01)
+    return messages()[count - 1]
 
 
 def reset() -> None:

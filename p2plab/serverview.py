@@ -162,7 +162,12 @@ def _table(title: str, rows: Sequence[tuple[str, str, str, int, list[str]]]) -> 
         "<tr><th>#</th><th>direction</th><th>user</th><th>type</th>"
         "<th>size</th><th>fields the server can read</th></tr>"
     )
+    # Room between the columns, and each row's fields read from the top.
+    style = (
+        "<style>.p2plab-frames td, .p2plab-frames th {padding:2px 8px;"
+        "text-align:left;vertical-align:top}</style>"
+    )
     return (
-        f"<b>{html.escape(title)}</b>"
-        f"<table style='border-collapse:collapse'>{head}{''.join(cells)}</table>"
+        f"{style}<b>{html.escape(title)}</b><table class='p2plab-frames' "
+        f"style='border-collapse:collapse'>{head}{''.join(cells)}</table>"
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from p2plab import Identity, Peer, SignalingClosed, lesson
+from p2plab import Identity, Peer, SignalingClosed, SignalingError, lesson
 from p2plab.peer import live_peers
 from p2plab.signaling import live_clients
 
@@ -124,3 +124,54 @@ def test_key_store_is_a_fresh_folder_that_reset_deletes(
     )
     lesson.reset()
     assert not path.exists() and not first.root.parent.exists()
+
+
+def test_a_refused_join_leaves_the_connection_unnamed(
+    alice_id: Identity, eve_id: Identity
+) -> None:
+    """A connection refused the name it asked for is recorded as ``?``, not under it."""
+    server = lesson.start_server()
+    lesson.run(lesson.joined("alice", server, alice_id))
+
+    with pytest.raises(SignalingError):
+        lesson.run(lesson.joined("alice", server, eve_id))
+
+    assert [s.type for s in server.saw("alice")] == ["hello", "join", "welcome"]
+    assert [s.type for s in server.saw("?")] == ["hello", "join", "error"]
+
+
+def test_listeners_see_each_frame_and_cannot_break_the_server(
+    alice_id: Identity, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each listener gets every new frame; one that raises is logged and skipped."""
+    server = lesson.start_server()
+    heard: list[str] = []
+
+    def broken(seen: object) -> None:
+        raise RuntimeError("a display that fails")
+
+    server.listeners += [broken, lambda seen: heard.append(seen.type)]
+    alice = lesson.run(lesson.joined("alice", server, alice_id))
+
+    assert alice.connected
+    assert heard == ["hello", "join", "welcome"]
+    assert "a listener of the lesson server failed" in caplog.text
+
+
+def test_arrived_returns_the_message_the_client_received(
+    alice_id: Identity, bob_id: Identity
+) -> None:
+    """arrived() waits for a relayed message and returns it as the recipient got it."""
+    server = lesson.start_server()
+    alice = lesson.run(lesson.joined("alice", server, alice_id))
+    bob = lesson.run(lesson.joined("bob", server, bob_id))
+
+    lesson.run(alice.relay("offer", "bob", sdp="v=0"))
+
+    assert lesson.run(lesson.arrived(bob, "offer")) == {
+        "type": "offer",
+        "from": "alice",
+        "sdp": "v=0",
+    }
+    with pytest.raises(TimeoutError, match="bob received 1 'offer'"):
+        lesson.run(lesson.arrived(bob, "offer", count=2, timeout=0.1))
