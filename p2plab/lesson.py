@@ -46,6 +46,7 @@ __all__ = [
     "chat_pair",
     "joined",
     "received",
+    "relayed",
     "reset",
     "run",
     "shows_error",
@@ -246,6 +247,25 @@ async def received(
         while len(texts()) < count:
             await asyncio.sleep(0.01)
     return texts()
+
+
+async def relayed(
+    client: SignalingClient, kind: str, timeout: float = 5.0
+) -> dict[str, Any]:
+    """Wait until ``client`` has received a relayed ``kind``; return that message.
+
+    It is the first message of that type the client received, as the server
+    delivered it: an ``offer`` or ``answer`` carries ``from`` and ``sdp``.
+
+    Raises:
+        TimeoutError: If none arrived within ``timeout`` seconds.
+    """
+    async with asyncio.timeout(timeout):
+        while True:
+            for frame in client.frames:
+                if frame.direction == "<" and frame.message.get("type") == kind:
+                    return frame.message
+            await asyncio.sleep(0.01)
 
 
 def reset() -> None:

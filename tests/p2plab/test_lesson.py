@@ -105,3 +105,19 @@ def test_chat_pair_connects_and_chats() -> None:
     assert all(s.type != "message" for s in server.saw())
     lesson.reset()
     assert alice.state == bob.state == "closed"
+
+
+def test_relayed_waits_for_the_message_as_delivered(
+    alice_id: Identity, bob_id: Identity
+) -> None:
+    """relayed returns the relayed offer as the recipient got it, or times out."""
+    server = lesson.start_server()
+    alice = lesson.run(lesson.joined("alice", server, alice_id))
+    bob = lesson.run(lesson.joined("bob", server, bob_id))
+
+    lesson.run(alice.relay("offer", "bob", sdp="v=0\r\n"))
+
+    offer = lesson.run(lesson.relayed(bob, "offer"))
+    assert offer == {"type": "offer", "from": "alice", "sdp": "v=0\r\n"}
+    with pytest.raises(TimeoutError):
+        lesson.run(lesson.relayed(alice, "answer", timeout=0.1))
