@@ -503,8 +503,9 @@ class SdpTable(widgets.HTML):  # type: ignore[misc]
     """A table of an SDP's lines: each line, its field, and what it means.
 
     The table shows the real values. Its text form, which is what a notebook
-    saves and nbval compares, shows :attr:`SdpLine.masked` lines instead,
-    so it is the same on every run.
+    saves and nbval compares, only counts the lines, so it is the same on
+    every run; print the rows' :attr:`SdpLine.masked` forms to see the
+    lines themselves as text.
 
     Args:
         sdp: The description.
@@ -522,15 +523,14 @@ class SdpTable(widgets.HTML):  # type: ignore[misc]
         self.add_class("p2plab-sdp-table")
 
     def __repr__(self) -> str:
+        # One line: ipywidgets cuts a widget's text form after 110 characters.
+        count = len(self.rows)
         unknown = sum(not row.known for row in self.rows)
-        count = f"{len(self.rows)} line{'' if len(self.rows) == 1 else 's'}"
-        head = f"{self.title}: {count}, {unknown} unknown (<...>: new on every run)"
-        width = max((len(row.field) for row in self.rows), default=0)
-        body = [
-            f"{row.number:>3} {row.field if row.known else '?':<{width}}  {row.masked}"
-            for row in self.rows
-        ]
-        return "\n".join([head, *body])
+        varying = sum(row.varies for row in self.rows)
+        return (
+            f"<{self.title}: {count} line{'' if count == 1 else 's'}, "
+            f"{varying} with values new on every run, {unknown} unknown>"
+        )
 
 
 def _table(title: str, rows: Sequence[SdpLine]) -> str:
