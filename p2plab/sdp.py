@@ -328,7 +328,7 @@ _CANDIDATE_FIELDS: list[tuple[str, str, bool]] = [
     ("transport", "the transport protocol, UDP or TCP", False),
     (
         "priority",
-        "higher is tried first: type preference × 2^24 + local preference × 2^8 "
+        "higher is tried first: type preference × 2²⁴ + local preference × 2⁸ "
         "+ (256 − component)",
         False,
     ),
@@ -533,28 +533,38 @@ class SdpTable(widgets.HTML):  # type: ignore[misc]
         )
 
 
+# Long values (fingerprints) break anywhere; every cell reads from its top.
+_CELL = "vertical-align:top;text-align:left;padding:2px 6px"
+_CODE = "font-family:monospace;font-size:85%;word-break:break-all"
+_COLUMNS = (("#", "3%"), ("line", "36%"), ("field", "13%"), ("what it says", "48%"))
+
+
 def _table(title: str, rows: Sequence[SdpLine]) -> str:
     cells = []
     for row in rows:
         meaning = html.escape(row.meaning)
         if row.parts:
             items = "".join(
-                f"<li><code>{html.escape(p.name)}</code> = "
-                f"<code>{html.escape(p.value)}</code>: {html.escape(p.meaning)}</li>"
+                f"<li><b>{html.escape(p.name)}</b> = "
+                f"<span style='{_CODE}'>{html.escape(p.value)}</span>: "
+                f"{html.escape(p.meaning)}</li>"
                 for p in row.parts
             )
-            meaning += f"<ul style='margin:2px 0'>{items}</ul>"
+            meaning += f"<ul style='margin:2px 0;padding-left:1.2em'>{items}</ul>"
         field = html.escape(row.field) if row.known else "<i>unknown</i>"
         cells.append(
-            f"<tr><td>{row.number}</td>"
-            "<td style='font-family:monospace;font-size:85%;max-width:28em;"
-            f"word-break:break-all'>{html.escape(row.line)}</td>"
-            f"<td><b>{field}</b></td><td style='text-align:left'>{meaning}</td></tr>"
+            "<tr style='border-top:1px solid #ddd'>"
+            f"<td style='{_CELL}'>{row.number}</td>"
+            f"<td style='{_CELL};{_CODE}'>{html.escape(row.line)}</td>"
+            f"<td style='{_CELL}'><b>{field}</b></td>"
+            f"<td style='{_CELL}'>{meaning}</td></tr>"
         )
-    head = "<tr><th>#</th><th>line</th><th>field</th><th>what it says</th></tr>"
+    head = "".join(
+        f"<th style='{_CELL};width:{width}'>{name}</th>" for name, width in _COLUMNS
+    )
     return (
-        f"<b>{html.escape(title)}</b>"
-        f"<table style='border-collapse:collapse'>{head}{''.join(cells)}</table>"
+        f"<b>{html.escape(title)}</b><table style='border-collapse:collapse;"
+        f"table-layout:fixed;width:100%'><tr>{head}</tr>{''.join(cells)}</table>"
     )
 
 
