@@ -18,9 +18,15 @@ def _values(sdp: str, prefix: str) -> list[str]:
     ]
 
 
-def sctp_port(offer_sdp: str) -> int:
-    """The SCTP port the offer names, inside the DTLS connection."""
-    return int(_values(offer_sdp, "a=sctp-port:")[0])
+def sctp_port(answer_sdp: str) -> int:
+    """The SCTP port the answer names, inside the DTLS connection."""
+    return int(_values(answer_sdp, "a=sctp-port:")[0])
+
+
+def candidate_port(offer_sdp: str) -> int:
+    """The UDP port of the offer's candidate: the field after the address."""
+    fields = _values(offer_sdp, "a=candidate:")[0].split()
+    return int(fields[5])
 
 
 def answer_setup(answer_sdp: str) -> str:

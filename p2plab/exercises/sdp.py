@@ -17,6 +17,7 @@ from . import Hint, Verdict, verdict
 __all__ = [
     "answer_setup",
     "candidate_count",
+    "candidate_port",
     "dtls_client",
     "fingerprint_hashes",
     "ice_credentials",
@@ -42,14 +43,14 @@ def _is_int(answer: Any) -> bool:
     return isinstance(answer, int) and not isinstance(answer, bool)
 
 
-def sctp_port(answer: Any, offer_sdp: str) -> Verdict:
-    """Check the SCTP port of the offer, as a number."""
-    right = int(_value(offer_sdp, "sctp-port"))
-    (media,) = read_sdp(offer_sdp, "media")
+def sctp_port(answer: Any, sdp: str) -> Verdict:
+    """Check the SCTP port that ``sdp`` names, as a number."""
+    right = int(_value(sdp, "sctp-port"))
+    (media,) = read_sdp(sdp, "media")
     udp = int(str(media.get("port")))
-    size = _value(offer_sdp, "max-message-size")
+    size = _value(sdp, "max-message-size")
     return verdict(
-        "the offer's SCTP port",
+        "the SCTP port",
         answer,
         lambda a: _is_int(a) and a == right,
         [
@@ -68,6 +69,46 @@ def sctp_port(answer: Any, offer_sdp: str) -> Verdict:
             ),
         ],
         otherwise="look for the line that starts with a=sctp-port:",
+    )
+
+
+def candidate_port(answer: Any, offer_sdp: str) -> Verdict:
+    """Check the UDP port of the offer's first candidate, as a number."""
+    (candidate, *_) = read_sdp(offer_sdp, "candidate")
+    right = int(str(candidate.get("port")))
+    sctp = _value(offer_sdp, "sctp-port")
+    return verdict(
+        "the candidate's port",
+        answer,
+        lambda a: _is_int(a) and a == right,
+        [
+            Hint(
+                lambda a: isinstance(a, str) and a.strip() == str(right),
+                "that is text: give the number, e.g. with int(...)",
+            ),
+            Hint(
+                lambda a: str(a) == sctp,
+                "that is the SCTP port, which lives inside DTLS; the candidate's "
+                "UDP port comes right after its address",
+            ),
+            Hint(
+                lambda a: str(a) == candidate.get("priority"),
+                "that is the candidate's priority; the port comes after the address",
+            ),
+            Hint(
+                lambda a: str(a) == candidate.get("component"),
+                "that is the component; count the fields of the candidate line "
+                "again: foundation, component, transport, priority, address, port",
+            ),
+            Hint(
+                lambda a: isinstance(a, str) and ":" in a,
+                "give the port alone, as a number",
+            ),
+        ],
+        otherwise=(
+            "read the a=candidate line of offer_sdp: the port is the field after "
+            "the address; it is new on every run, so read this run's"
+        ),
     )
 
 

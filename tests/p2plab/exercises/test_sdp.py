@@ -52,7 +52,8 @@ async def test_every_solution_passes_its_check(
 ) -> None:
     """Each worked solution, run on this run's descriptions, is right."""
     verdicts = [
-        check.sctp_port(solutions.sctp_port(sdp.offer), sdp.offer),
+        check.sctp_port(solutions.sctp_port(sdp.answer), sdp.answer),
+        check.candidate_port(solutions.candidate_port(sdp.offer), sdp.offer),
         check.answer_setup(solutions.answer_setup(sdp.answer), sdp.answer),
         check.dtls_client(solutions.dtls_client(sdp.answer), sdp.answer),
         check.candidate_count(solutions.candidate_count(sdp.offer), sdp.offer),
@@ -71,7 +72,8 @@ async def test_placeholders_are_not_tried(sdp: Descriptions) -> None:
         return ...
 
     verdicts = [
-        check.sctp_port(..., sdp.offer),
+        check.sctp_port(..., sdp.answer),
+        check.candidate_port(..., sdp.offer),
         check.answer_setup(..., sdp.answer),
         check.dtls_client(..., sdp.answer),
         check.candidate_count(..., sdp.offer),
@@ -89,6 +91,20 @@ async def test_sctp_port_mistakes(sdp: Descriptions) -> None:
     assert "UDP port of the m= line" in check.sctp_port(udp, sdp.offer).message
     assert "a size in bytes" in check.sctp_port(262144, sdp.offer).message
     assert "a=sctp-port:" in check.sctp_port(None, sdp.offer).message
+
+
+async def test_candidate_port_mistakes(sdp: Descriptions) -> None:
+    """The SCTP port, the priority, the component, text and address:port are hinted."""
+    udp = port_of_media(sdp.offer)
+    assert check.candidate_port(udp, sdp.offer)
+    assert "that is the SCTP port" in check.candidate_port(5000, sdp.offer).message
+    priority = check.candidate_port(2130706431, sdp.offer)
+    assert "priority" in priority.message
+    assert "count the fields" in check.candidate_port(1, sdp.offer).message
+    assert "that is text" in check.candidate_port(str(udp), sdp.offer).message
+    joined = check.candidate_port(f"127.0.0.1:{udp}", sdp.offer)
+    assert "the port alone" in joined.message
+    assert str(udp) not in check.candidate_port(udp + 1, sdp.offer).message
 
 
 async def test_setup_and_dtls_client_mistakes(sdp: Descriptions) -> None:
