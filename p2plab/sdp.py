@@ -40,7 +40,7 @@ from .peer import Peer
 
 __all__ = ["Part", "SdpLine", "SdpTable", "SignalingStates", "read_sdp"]
 
-UNKNOWN = "not explained by this reader; kept as it is"
+_UNKNOWN = "not explained by this reader; kept as it is"
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class _Field:
 def _read_line(number: int, text: str) -> SdpLine:
     kind, equals, value = text.partition("=")
     if not equals or len(kind) != 1:
-        return SdpLine(number, text, "?", UNKNOWN, text, known=False, masked=text)
+        return SdpLine(number, text, "?", _UNKNOWN, text, known=False, masked=text)
     if kind == "a":
         name, colon, value = value.partition(":")
         prefix = f"a={name}{colon}"
@@ -168,12 +168,12 @@ def _read_line(number: int, text: str) -> SdpLine:
         spec = _LINES.get(kind)
         field = spec.name if spec else kind
     if spec is None:
-        return SdpLine(number, text, field, UNKNOWN, value, known=False, masked=text)
+        return SdpLine(number, text, field, _UNKNOWN, value, known=False, masked=text)
 
     try:
         tokens = spec.parse(value) if spec.parse else []
     except (ValueError, IndexError):
-        meaning = f"does not read as a {spec.name} line; {UNKNOWN}"
+        meaning = f"does not read as a {spec.name} line; {_UNKNOWN}"
         return SdpLine(number, text, field, meaning, value, known=False, masked=text)
     if tokens:
         parts = tuple(part for _, part in tokens if part is not None)
@@ -516,7 +516,9 @@ class SdpTable(widgets.HTML):  # type: ignore[misc]
         rows: The lines shown, read by :func:`read_sdp`.
     """
 
-    def __init__(self, sdp: str, title: str = "SDP", fields: Sequence[str] = ()):
+    def __init__(
+        self, sdp: str, title: str = "SDP", fields: Sequence[str] = ()
+    ) -> None:
         self.rows = read_sdp(sdp, *fields)
         self.title = title
         super().__init__(value=_table(title, self.rows))
