@@ -175,3 +175,5 @@ def test_arrived_returns_the_message_the_client_received(
     }
     with pytest.raises(TimeoutError, match="bob received 1 'offer'"):
         lesson.run(lesson.arrived(bob, "offer", count=2, timeout=0.1))
+    with pytest.raises(TimeoutError):
+        lesson.run(lesson.arrived(alice, "answer", timeout=0.1))
