@@ -10,11 +10,16 @@ The view is a table: the direction, the message type, the size on the wire,
 and every field the server could read, with long values cut short. Its text
 form (what a notebook shows without widgets, and what nbval compares) gives
 only what is the same on every run: how many frames, and their types.
+
+:func:`reveals` answers the question a lesson asks at its end: did a secret
+(a chat message, a nonce, a key) cross the server in any of those frames?
 """
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -23,7 +28,7 @@ import ipywidgets as widgets
 from .lesson import Seen
 from .signaling import Frame
 
-__all__ = ["ServerView", "readable_fields"]
+__all__ = ["ServerView", "readable_fields", "reveals"]
 
 _CUT = 40
 
@@ -102,3 +107,34 @@ def _table(title: str, rows: Sequence[tuple[str, str, str, int, list[str]]]) -> 
         f"<b>{html.escape(title)}</b>"
         f"<table style='border-collapse:collapse'>{head}{''.join(cells)}</table>"
     )
+
+
+def reveals(frames: Iterable[Seen], *secrets: bytes | str) -> bool:
+    """Return True if any frame's bytes carry one of ``secrets``, plain or encoded.
+
+    Each secret is looked for as it is (text in UTF-8, and as JSON writes
+    it), in hex, and in base64 (standard and URL-safe, with or without
+    padding): the ways a frame could carry it as a field of its own.
+
+    Args:
+        frames: Frames as the server had them, e.g. ``server.saw()``.
+        secrets: What the server must not have seen.
+    """
+    wire = [frame.raw for frame in frames]
+    return any(
+        form in raw for secret in secrets for form in _forms(secret) for raw in wire
+    )
+
+
+def _forms(secret: bytes | str) -> set[bytes]:
+    if isinstance(secret, str):
+        data = secret.encode()
+        forms = {data, json.dumps(secret)[1:-1].encode()}
+    else:
+        data = secret
+        forms = {data}
+    forms |= {data.hex().encode(), data.hex().upper().encode()}
+    for encoded in (base64.b64encode(data), base64.urlsafe_b64encode(data)):
+        forms |= {encoded, encoded.rstrip(b"=")}
+    forms.discard(b"")
+    return forms
