@@ -79,7 +79,8 @@ def third_nonce(answer: Any) -> Verdict:
                     _bytes(a)[:4] == right[:4]
                     and _bytes(a)[4:] == (3).to_bytes(8, "big")
                 ),
-                "the counter starts at 0, so the third message has counter 2",
+                "one too many: the first message has counter 0; which counter "
+                "does the third one get?",
             ),
             Hint(
                 lambda a: _bytes(a)[:4] == right[:4],
@@ -106,7 +107,8 @@ def counter_limit(answer: Any) -> Verdict:
             ),
             Hint(
                 lambda a: a == 2**64 - 1,
-                "the largest counter is 2**64 - 1, but counting starts at 0",
+                "that is the largest counter, but counting starts at 0: how many "
+                "values is that?",
             ),
             Hint(
                 lambda a: a in (2**96, 2**96 - 1),

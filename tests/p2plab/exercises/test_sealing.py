@@ -58,7 +58,7 @@ def test_tag_size_hints(answer: Any, hint: str) -> None:
         (bytes(8), "a nonce is 12 bytes"),
         ("00000001 0000000000000002", "prefix 1 belongs to the side that called"),
         ("02000000 0000000000000002", "prefix 1 belongs to the side that called"),
-        ("00000002 0000000000000003", "the counter starts at 0"),
+        ("00000002 0000000000000003", "the first message has counter 0"),
         ("00000002 0200000000000000", "big-endian"),
         ("not hex at all", "int.to_bytes"),
         (2, "int.to_bytes"),
