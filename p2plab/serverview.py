@@ -11,9 +11,9 @@ and every field the server could read, with long values cut short. Its text
 form (what a notebook shows without widgets, and what nbval compares) gives
 only what is the same on every run: how many frames, and their types.
 
-:func:`appears_in` answers the other question a lesson asks of those
-frames: did a given secret (a private key, a session key) pass through the
-server, in any form it could read?
+:func:`appears_in` and :func:`reveals` answer the other question a lesson
+asks of those frames: did a secret (a private key, a session key, a chat
+message, a nonce) pass through the server, in any form it could read?
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import ipywidgets as widgets
 from .lesson import Seen
 from .signaling import Frame
 
-__all__ = ["ServerView", "appears_in", "readable_fields"]
+__all__ = ["ServerView", "appears_in", "readable_fields", "reveals"]
 
 _CUT = 40
 
@@ -47,16 +47,17 @@ def readable_fields(message: dict[str, Any]) -> list[str]:
 
 
 def appears_in(
-    secret: bytes, frames: Iterable[Seen | Frame], *, window: int | None = None
+    secret: bytes | str, frames: Iterable[Seen | Frame], *, window: int | None = None
 ) -> bool:
     """Tell whether ``secret`` is in any of ``frames``, as bytes the server could read.
 
     Each frame is searched as it crossed the socket, and so is every string
-    in it decoded from base64 or from hex, the forms in which the protocol
-    carries binary data (keys, signatures, fingerprints).
+    in it, as UTF-8 and decoded from base64 or from hex, the forms in which
+    the protocol carries text and binary data (keys, signatures,
+    fingerprints).
 
     Args:
-        secret: The bytes to look for.
+        secret: The bytes to look for; a text is looked for in UTF-8.
         frames: Frames as the server had them (:class:`~p2plab.lesson.Seen`,
             searched byte for byte), or a client's frames
             (:class:`~p2plab.signaling.Frame`, searched as JSON again).
@@ -67,6 +68,10 @@ def appears_in(
     Returns:
         True if the secret, or one of its pieces, was found.
     """
+    if isinstance(secret, str):
+        secret = secret.encode()
+    if not secret:
+        return False
     if window is None or window >= len(secret):
         pieces = [secret]
     else:
@@ -82,10 +87,13 @@ def _readable(frame: Seen | Frame) -> Iterator[bytes]:
     else:
         yield json.dumps(frame.message).encode()
     for text in _strings(frame.message):
-        try:
-            yield base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            pass
+        yield text.encode()
+        padded = text + "=" * (-len(text) % 4)
+        for altchars in (None, b"-_"):
+            try:
+                yield base64.b64decode(padded, altchars, validate=True)
+            except (binascii.Error, ValueError):
+                pass
         try:
             yield bytes.fromhex(text)
         except ValueError:
@@ -101,6 +109,19 @@ def _strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _strings(item)
+
+
+def reveals(frames: Iterable[Seen | Frame], *secrets: bytes | str) -> bool:
+    """Return True if any of ``secrets`` is in any of ``frames``.
+
+    Each secret is looked for whole, as :func:`appears_in` does.
+
+    Args:
+        frames: Frames as the server had them, e.g. ``server.saw()``.
+        secrets: What the server must not have seen.
+    """
+    seen = list(frames)
+    return any(appears_in(secret, seen) for secret in secrets)
 
 
 class ServerView(widgets.HTML):  # type: ignore[misc]

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 
 from p2plab import Identity, lesson
 from p2plab.lesson import Seen
-from p2plab.serverview import ServerView, appears_in, readable_fields
+from p2plab.serverview import ServerView, appears_in, readable_fields, reveals
 
 
 def private_der(identity: Identity) -> bytes:
@@ -117,3 +117,45 @@ def test_a_window_longer_than_the_secret_looks_for_the_whole() -> None:
     frame = seen({"type": "x", "data": base64.b64encode(b"short").decode()})
     assert appears_in(b"short", [frame], window=32)
     assert not appears_in(b"other", [frame], window=32)
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "nonce and key",
+        "6e6f6e636520616e64206b6579",
+        "6E6F6E636520616E64206B6579",
+        base64.b64encode(b"nonce and key").decode(),
+        base64.urlsafe_b64encode(b"nonce and key").decode().rstrip("="),
+    ],
+    ids=["plain", "hex", "HEX", "base64", "base64url-unpadded"],
+)
+def test_reveals_a_secret_in_any_usual_encoding(field: str) -> None:
+    """A secret carried as text, hex or base64 in a frame is found."""
+    frames = [seen({"type": "offer", "sdp": "v=0"}), seen({"type": "x", "f": field})]
+    assert reveals(frames, b"nonce and key")
+
+
+def test_reveals_text_as_json_writes_it() -> None:
+    """A text secret is found also with its non-ASCII letters escaped by JSON."""
+    assert reveals([seen({"type": "x", "text": "Grüße"})], "Grüße")
+    assert not reveals([seen({"type": "x", "text": "Grüsse"})], "Grüße")
+
+
+def test_reveals_nothing_that_is_absent() -> None:
+    """Secrets that no frame carries, or no frames at all, reveal nothing."""
+    frames = [seen({"type": "join", "name": "alice"})]
+    assert not reveals(frames, b"session key", "chat text", b"")
+    assert not reveals([], b"session key")
+
+
+def test_server_sees_public_keys_but_no_chat() -> None:
+    """In a real chat the server saw the public keys, and no message text or seal."""
+    server = lesson.start_server()
+    alice, bob = lesson.run(lesson.chat_pair(server))
+    sent = lesson.run(alice.send("meet at noon"))
+    lesson.run(lesson.received(bob))
+
+    assert reveals(server.saw(), alice.identity.public_b64)
+    assert not reveals(server.saw(), "meet at noon")
+    assert not reveals(server.saw(), sent.data["nonce"], sent.data["ciphertext"])
