@@ -120,6 +120,7 @@ class Peer:
             ``"connected"``, ``"failed"``, ``"closed"``).
 
     Attributes:
+        created: When the peer was made, in :func:`time.monotonic` seconds.
         timeline: Every change of the signaling, gathering, ICE and
             connection states, in order, with its time.
         traffic: What crossed the data channel so far.
@@ -143,7 +144,7 @@ class Peer:
         )
         self.timeline: list[StateChange] = []
         self.traffic = Traffic()
-        self._born = time.monotonic()
+        self.created = time.monotonic()
         for kind, (event, _) in _STATES.items():
             self.pc.on(event, functools.partial(self._record, kind))
         self.pc.on("connectionstatechange", self._state_changed)
@@ -240,7 +241,7 @@ class Peer:
 
     def _record(self, kind: str) -> None:
         state = str(getattr(self.pc, _STATES[kind][1]))
-        self.timeline.append(StateChange(time.monotonic() - self._born, kind, state))
+        self.timeline.append(StateChange(time.monotonic() - self.created, kind, state))
 
     def _state_changed(self) -> None:
         state = self.state

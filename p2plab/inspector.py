@@ -1,0 +1,681 @@
+"""The connection inspector: what ICE did, and what crossed the data channel.
+
+An :class:`Inspector` is a widget that looks at one :class:`~p2plab.peer.Peer`,
+or at the current peer of a :class:`~p2plab.client.ChatClient`, and shows:
+
+* the timeline of its states: signaling, candidate gathering, ICE, connection;
+* its local and remote candidates, each priority split into its parts;
+* the candidate pairs of the ICE check list, the state of each check, the
+  steps of the checks seen since the inspector was made, and the pair that
+  ICE selected;
+* the messages and bytes sent and received on the data channel.
+
+:meth:`Inspector.snapshot` returns all of it as plain data, for tests and for
+printing facts that are the same on every run; the text tables below print
+them.
+
+aiortc's ``getStats()`` reports no candidate pairs, so the check list and the
+selected pair are read from the ICE library underneath (aioice), and the
+certificate the peer presented from the DTLS transport. Those are private
+attributes: every read of one goes through :func:`internal`, which names the
+attribute and the class if a new version of aiortc or aioice has moved it.
+
+The candidate helpers work on text alone. :func:`parse_candidate` reads an
+``a=candidate`` line; :func:`split_priority` and :func:`join_priority` take a
+priority apart and put it together again::
+
+    priority = 2**24 * type_preference + 2**8 * local_preference + (256 - component)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import html
+import re
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import ipywidgets as widgets
+from aioice.ice import candidate_pair_priority
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from .client import ChatClient
+from .errors import P2PLabError
+from .network import get_network
+from .peer import Peer, StateChange, Traffic
+
+__all__ = [
+    "TYPE_PREFERENCES",
+    "Candidate",
+    "CheckStep",
+    "FingerprintCheck",
+    "Inspector",
+    "InternalsMoved",
+    "Pair",
+    "Priority",
+    "Snapshot",
+    "candidate_table",
+    "check_fingerprint",
+    "internal",
+    "join_priority",
+    "pair_table",
+    "parse_candidate",
+    "priority_bits",
+    "split_priority",
+    "tamper_fingerprint",
+    "timeline_table",
+]
+
+#: The type preference RFC 8445 recommends for each candidate type, and
+#: that aioice uses: the higher, the more a candidate is preferred.
+TYPE_PREFERENCES = {"host": 126, "prflx": 110, "srflx": 100, "relay": 0}
+
+# Seconds from a change of state or check to the redraw that shows it.
+_REDRAW = 0.1
+# Seconds between two redraws while nothing changes but the traffic.
+_TICK = 0.5
+
+
+class InternalsMoved(P2PLabError):
+    """aiortc or aioice no longer has an attribute the inspector reads.
+
+    The inspector reads a few private attributes (there is no public API for
+    them); a new version of either library may move them. Install the
+    versions in ``pyproject.toml``, or update :mod:`p2plab.inspector`.
+    """
+
+
+def internal(owner: object, name: str) -> Any:
+    """Return the private attribute ``name`` of an aiortc or aioice object.
+
+    Raises:
+        InternalsMoved: If ``owner`` has no such attribute.
+    """
+    try:
+        return getattr(owner, name)
+    except AttributeError:
+        kind = type(owner)
+        raise InternalsMoved(
+            f"{kind.__module__}.{kind.__qualname__} has no attribute {name!r}: "
+            "this aiortc or aioice keeps it elsewhere; p2plab.inspector was "
+            "written for aiortc 1.16 and aioice 0.13"
+        ) from None
+
+
+# Priorities.
+
+
+class Priority(NamedTuple):
+    """The three parts of a candidate's priority."""
+
+    type_preference: int
+    local_preference: int
+    component: int
+
+
+def join_priority(type_preference: int, local_preference: int, component: int) -> int:
+    """Return the priority made of these parts (RFC 8445, section 5.1.2.1).
+
+    Raises:
+        ValueError: If a part is out of its range: type preference 0-126,
+            local preference 0-65535, component 1-256.
+    """
+    if not 0 <= type_preference <= 126:
+        raise ValueError(f"type preference must be 0-126, not {type_preference}")
+    if not 0 <= local_preference <= 0xFFFF:
+        raise ValueError(f"local preference must be 0-65535, not {local_preference}")
+    if not 1 <= component <= 256:
+        raise ValueError(f"component must be 1-256, not {component}")
+    return (type_preference << 24) + (local_preference << 8) + (256 - component)
+
+
+def split_priority(priority: int) -> Priority:
+    """Take a candidate's priority apart: the reverse of :func:`join_priority`.
+
+    Raises:
+        ValueError: If ``priority`` does not fit in 32 bits.
+    """
+    if not 0 <= priority < 1 << 32:
+        raise ValueError(f"a priority fits in 32 bits; {priority} does not")
+    return Priority(priority >> 24, (priority >> 8) & 0xFFFF, 256 - (priority & 0xFF))
+
+
+def priority_bits(priority: int) -> str:
+    """Return the 32 bits of a priority, cut into its 8, 16 and 8 bits of parts."""
+    split_priority(priority)  # checks the range
+    bits = f"{priority:032b}"
+    return f"{bits[:8]} {bits[8:24]} {bits[24:]}"
+
+
+# Candidates and pairs.
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One ICE candidate: an address where a peer may be reached.
+
+    Attributes:
+        foundation: Equal for candidates of the same type from the same base.
+        component: 1 for the data channel (RTP would add 2 for RTCP).
+        transport: ``"udp"`` (aiortc offers no TCP candidates).
+        priority: The candidate's priority; see :attr:`parts`.
+        address: The IP address.
+        port: The port.
+        type: ``"host"``, ``"srflx"``, ``"prflx"`` or ``"relay"``.
+        related_address: For srflx, prflx and relay candidates, the address
+            they were derived from, if the peer says.
+        related_port: Its port.
+    """
+
+    foundation: str
+    component: int
+    transport: str
+    priority: int
+    address: str
+    port: int
+    type: str
+    related_address: str | None = None
+    related_port: int | None = None
+
+    @property
+    def parts(self) -> Priority:
+        """The priority split into type preference, local preference, component."""
+        return split_priority(self.priority)
+
+    @property
+    def endpoint(self) -> str:
+        """``address:port``, with an IPv6 address in brackets."""
+        return _endpoint(self.address, self.port)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.endpoint}"
+
+
+_CANDIDATE = re.compile(
+    r"^(?:a=)?candidate:(\S+) (\d+) (\S+) (\d+) (\S+) (\d+) typ (\S+)((?: \S+ \S+)*)$"
+)
+
+
+def parse_candidate(line: str) -> Candidate:
+    """Read one candidate line, with or without its ``a=`` and ``candidate:``.
+
+    Raises:
+        ValueError: If the line is not a candidate.
+    """
+    text = line.strip()
+    if not text.startswith(("a=candidate:", "candidate:")):
+        text = "candidate:" + text
+    match = _CANDIDATE.match(text)
+    if match is None:
+        raise ValueError(
+            f"not an ICE candidate: {line!r}; expected 'candidate:FOUNDATION "
+            "COMPONENT TRANSPORT PRIORITY ADDRESS PORT typ TYPE ...'"
+        )
+    foundation, component, transport, priority, address, port, kind, rest = (
+        match.groups()
+    )
+    words = rest.split()
+    extra = dict(zip(words[::2], words[1::2], strict=True))
+    rport = extra.get("rport")
+    return Candidate(
+        foundation,
+        int(component),
+        transport.lower(),
+        int(priority),
+        address,
+        int(port),
+        kind,
+        extra.get("raddr"),
+        int(rport) if rport is not None and rport.isdigit() else None,
+    )
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One candidate pair of the ICE check list.
+
+    Attributes:
+        local: Our candidate.
+        remote: The peer's candidate.
+        state: The state of its check: ``"frozen"``, ``"waiting"``,
+            ``"in-progress"``, ``"succeeded"`` or ``"failed"``.
+        nominated: True once the controlling side nominated it.
+        selected: True for the pair the data now flows on.
+        priority: The pair priority, from both candidates' priorities.
+    """
+
+    local: Candidate
+    remote: Candidate
+    state: str
+    nominated: bool
+    selected: bool
+    priority: int
+
+    def __str__(self) -> str:
+        return f"{self.local.endpoint} → {self.remote.endpoint}"
+
+
+@dataclass(frozen=True)
+class CheckStep:
+    """A check of one pair changing state.
+
+    Attributes:
+        at: Seconds since the peer was made.
+        pair: The pair, as ``local → remote``.
+        before: Its state before.
+        after: Its state after.
+    """
+
+    at: float
+    pair: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the inspector shows, at one moment, as plain data.
+
+    Attributes:
+        name: Whose connection it is.
+        states: The current ``"signaling"``, ``"gathering"``, ``"ice"`` and
+            ``"connection"`` states.
+        role: ``"controlling"`` (the side that nominates the pair),
+            ``"controlled"``, or None before ICE has a transport.
+        timeline: Every state change so far, in order.
+        local: Our candidates.
+        remote: The peer's candidates, including peer-reflexive ones that
+            ICE discovered from the checks.
+        pairs: The check list, highest priority first.
+        selected: The pair the data flows on, once there is one.
+        checks: The check steps seen since the inspector was made.
+        traffic: Messages and bytes on the data channel.
+    """
+
+    name: str
+    states: dict[str, str]
+    role: str | None
+    timeline: tuple[StateChange, ...]
+    local: tuple[Candidate, ...]
+    remote: tuple[Candidate, ...]
+    pairs: tuple[Pair, ...]
+    selected: Pair | None
+    checks: tuple[CheckStep, ...]
+    traffic: Traffic
+
+    def summary(self) -> str:
+        """One line of facts; with ports masked, the same on every run."""
+        selected = str(self.selected) if self.selected else "none yet"
+        t = self.traffic
+        return (
+            f"{self.name}: {self.states['connection']}"
+            f"{f' ({self.role})' if self.role else ''}; "
+            f"candidates {len(self.local)} local, {len(self.remote)} remote; "
+            f"{len(self.pairs)} pair(s), selected {selected}; "
+            f"sent {t.messages_sent} message(s) ({t.bytes_sent} B), "
+            f"received {t.messages_received} ({t.bytes_received} B)"
+        )
+
+
+# Tables as text: every column that varies from run to run comes last, so
+# that masking it in a notebook's output leaves the rest in place.
+
+
+def candidate_table(candidates: Iterable[Candidate]) -> str:
+    """Return candidates as a text table, the priority split into its parts."""
+    lines = [
+        f"{'type':<6} {'priority':>10} {'type':>5} {'local':>6} {'comp':>5}  address"
+    ]
+    for c in candidates:
+        t, local, comp = c.parts
+        lines.append(
+            f"{c.type:<6} {c.priority:>10} {t:>5} {local:>6} {comp:>5}  {c.endpoint}"
+        )
+    return "\n".join(lines)
+
+
+def pair_table(pairs: Iterable[Pair]) -> str:
+    """Return candidate pairs as a text table: check state, nomination, selection."""
+    lines = [f"{'state':<12}{'nominated':<10}{'selected':<9} pair"]
+    for p in pairs:
+        nominated = "yes" if p.nominated else "no"
+        selected = "yes" if p.selected else "no"
+        lines.append(f"{p.state:<12}{nominated:<10}{selected:<9} {p}")
+    return "\n".join(lines)
+
+
+def timeline_table(changes: Iterable[StateChange | CheckStep]) -> str:
+    """Return state changes or check steps as text, one a line, times last."""
+    lines = []
+    for change in changes:
+        at = f"at {change.at * 1000:.0f} ms"
+        if isinstance(change, CheckStep):
+            lines.append(f"{change.before:>11} → {change.after:<11} {change.pair} {at}")
+        else:
+            lines.append(f"{change.kind:<10} {change.state:<16} {at}")
+    return "\n".join(lines)
+
+
+# The DTLS fingerprint.
+
+
+@dataclass(frozen=True)
+class FingerprintCheck:
+    """The DTLS fingerprint the peer announced, against the one it presented.
+
+    Attributes:
+        algorithm: The hash, as in the SDP: ``"sha-256"``.
+        in_sdp: The fingerprint in the peer's SDP, as written there.
+        presented: The same hash of the certificate the peer presented in
+            the DTLS handshake, written the same way.
+    """
+
+    algorithm: str
+    in_sdp: str
+    presented: str
+
+    @property
+    def matches(self) -> bool:
+        """True if the certificate is the one the SDP announced."""
+        return self.in_sdp.upper() == self.presented.upper()
+
+
+def check_fingerprint(target: Peer | ChatClient) -> FingerprintCheck:
+    """Compare the peer's SHA-256 fingerprint in its SDP with its certificate.
+
+    aiortc makes this same check at the end of the DTLS handshake and fails
+    the connection on a mismatch; this repeats it so that a lesson can show it.
+
+    Raises:
+        ValueError: If there is no remote SDP with a SHA-256 fingerprint yet,
+            or no certificate because the DTLS handshake did not run.
+    """
+    peer = _peer_of(target)
+    remote = peer.pc.remoteDescription
+    found = re.search(
+        r"^a=fingerprint:sha-256 (\S+)", remote.sdp if remote else "", re.M
+    )
+    if found is None:
+        raise ValueError("no remote SDP with a sha-256 fingerprint yet")
+    dtls = peer.pc.sctp.transport if peer.pc.sctp else None
+    ssl = internal(dtls, "_ssl") if dtls is not None else None
+    certificate = ssl.get_peer_certificate(as_cryptography=True) if ssl else None
+    if not isinstance(certificate, x509.Certificate):
+        raise ValueError("the peer presented no certificate: no DTLS handshake yet")
+    digest = certificate.fingerprint(hashes.SHA256()).hex().upper()
+    presented = ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+    return FingerprintCheck("sha-256", found.group(1), presented)
+
+
+def tamper_fingerprint(sdp: str) -> str:
+    """Return ``sdp`` with one hex digit of its SHA-256 fingerprint changed.
+
+    Raises:
+        ValueError: If the SDP has no SHA-256 fingerprint.
+    """
+    found = re.search(r"^a=fingerprint:sha-256 ([0-9A-Fa-f])", sdp, re.M)
+    if found is None:
+        raise ValueError("the SDP has no sha-256 fingerprint to tamper with")
+    digit = "1" if found.group(1) == "0" else "0"
+    return sdp[: found.start(1)] + digit + sdp[found.end(1) :]
+
+
+# The inspector.
+
+
+class Inspector(widgets.HTML):  # type: ignore[misc]
+    """A live view of one peer connection: states, candidates, checks, traffic.
+
+    Args:
+        target: A :class:`~p2plab.peer.Peer`, or a chat client, whose current
+            peer is inspected.
+        name: Shown in the title; the chat client's name by default.
+
+    Check steps are recorded from the moment the inspector is made, so make
+    it before the peer applies the other side's description to see all of
+    them. The view redraws itself when a state or a check changes; its text
+    form (what nbval compares) is :meth:`Snapshot.summary`.
+    """
+
+    def __init__(self, target: Peer | ChatClient, name: str = "") -> None:
+        super().__init__()
+        self.add_class("p2plab-inspector")
+        self.target = target
+        self.name = name or (target.name if isinstance(target, ChatClient) else "peer")
+        self._checks: list[CheckStep] = []
+        self._watched: set[int] = set()
+        self._lock = threading.Lock()
+        self._redraw_pending = False
+        self.refresh()
+
+    def snapshot(self) -> Snapshot:
+        """Return what the view shows, as plain data."""
+        peer = _peer_or_none(self.target)
+        if peer is None:
+            return _empty(self.name, tuple(self._checks))
+        self._watch(peer)
+        pc = peer.pc
+        ice = pc.sctp.transport.transport if pc.sctp else None
+        pairs, selected = _pairs(ice) if ice is not None else ((), None)
+        return Snapshot(
+            name=self.name,
+            states={
+                "signaling": str(pc.signalingState),
+                "gathering": str(pc.iceGatheringState),
+                "ice": str(pc.iceConnectionState),
+                "connection": str(pc.connectionState),
+            },
+            role=str(ice.role) if ice is not None else None,
+            timeline=tuple(peer.timeline),
+            local=tuple(
+                _from_rtc(c)
+                for c in (ice.iceGatherer.getLocalCandidates() if ice else [])
+            ),
+            remote=tuple(
+                _from_rtc(c) for c in (ice.getRemoteCandidates() if ice else [])
+            ),
+            pairs=pairs,
+            selected=selected,
+            checks=tuple(self._checks),
+            traffic=dataclasses.replace(peer.traffic),
+        )
+
+    def refresh(self) -> None:
+        """Redraw the view now."""
+        snapshot = self.snapshot()
+        with self._lock:
+            self.value = _render(snapshot)
+
+    def __repr__(self) -> str:
+        return f"<Inspector {self.snapshot().summary()}>"
+
+    def _watch(self, peer: Peer) -> None:
+        """Record the peer's check steps from now on, and keep the view live."""
+        if peer.pc.sctp is None or id(peer) in self._watched:
+            return
+        self._watched.add(id(peer))
+        connection = internal(peer.pc.sctp.transport.transport, "_connection")
+        original = internal(connection, "check_state")
+
+        def check_state(pair: Any, state: Any) -> None:
+            before = pair.state
+            original(pair, state)
+            at = time.monotonic() - peer.created
+            step = CheckStep(
+                at, _describe(pair), _state_name(before), _state_name(state)
+            )
+            self._checks.append(step)
+            self._redraw_soon()
+
+        # aioice's connection calls its check_state for every change of a
+        # check; this instance's calls now go through the recorder first.
+        connection.check_state = check_state
+        for event in ("connectionstatechange", "iceconnectionstatechange"):
+            peer.pc.on(event, self._redraw_soon)
+
+        # The peer lives on the loop running now (in a test) or on the
+        # kernel's network thread (in a notebook).
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = get_network().loop
+        loop.call_soon_threadsafe(self._tick, peer)
+
+    def _tick(self, peer: Peer) -> None:
+        """Redraw now and then while the peer is open, for the traffic counts."""
+        self.refresh()
+        if peer.pc.connectionState != "closed":
+            asyncio.get_running_loop().call_later(_TICK, self._tick, peer)
+
+    def _redraw_soon(self) -> None:
+        if self._redraw_pending:
+            return
+        self._redraw_pending = True
+        asyncio.get_running_loop().call_later(_REDRAW, self._redraw)
+
+    def _redraw(self) -> None:
+        self._redraw_pending = False
+        self.refresh()
+
+
+def _peer_or_none(target: Peer | ChatClient) -> Peer | None:
+    return target.peer if isinstance(target, ChatClient) else target
+
+
+def _peer_of(target: Peer | ChatClient) -> Peer:
+    peer = _peer_or_none(target)
+    if peer is None:
+        raise ValueError("this chat client has no peer connection yet")
+    return peer
+
+
+def _empty(name: str, checks: tuple[CheckStep, ...]) -> Snapshot:
+    states = dict.fromkeys(("signaling", "gathering", "ice", "connection"), "none")
+    return Snapshot(name, states, None, (), (), (), (), None, checks, Traffic())
+
+
+def _endpoint(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def _from_rtc(c: Any) -> Candidate:
+    """Turn an aiortc ``RTCIceCandidate`` into a :class:`Candidate`."""
+    return Candidate(
+        c.foundation,
+        c.component,
+        c.protocol,
+        c.priority,
+        c.ip,
+        c.port,
+        c.type,
+        c.relatedAddress,
+        c.relatedPort,
+    )
+
+
+def _from_aioice(c: Any) -> Candidate:
+    """Turn an aioice ``Candidate`` into a :class:`Candidate`."""
+    return Candidate(
+        c.foundation,
+        c.component,
+        c.transport,
+        c.priority,
+        c.host,
+        c.port,
+        c.type,
+        c.related_address,
+        c.related_port,
+    )
+
+
+def _state_name(state: Any) -> str:
+    return str(getattr(state, "name", state)).lower().replace("_", "-")
+
+
+def _describe(pair: Any) -> str:
+    local, remote = pair.local_candidate, pair.remote_candidate
+    return (
+        f"{_endpoint(local.host, local.port)} → {_endpoint(remote.host, remote.port)}"
+    )
+
+
+def _pairs(ice: Any) -> tuple[tuple[Pair, ...], Pair | None]:
+    """Read the check list and the selected pair of an aiortc ICE transport."""
+    connection = internal(ice, "_connection")
+    check_list = list(internal(connection, "_check_list"))
+    nominated = dict(internal(connection, "_nominated"))
+    chosen = nominated.get(min(nominated)) if nominated else None
+    controlling = bool(connection.ice_controlling)
+    pairs = []
+    for item in check_list:
+        local, remote = item.local_candidate, item.remote_candidate
+        pairs.append(
+            Pair(
+                _from_aioice(local),
+                _from_aioice(remote),
+                _state_name(item.state),
+                bool(item.nominated),
+                item is chosen,
+                candidate_pair_priority(local, remote, controlling),
+            )
+        )
+    selected = next((p for p in pairs if p.selected), None)
+    return tuple(pairs), selected
+
+
+# The HTML view.
+
+
+def _render(s: Snapshot) -> str:
+    def table(head: list[str], rows: Iterable[list[object]]) -> str:
+        th = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in head)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+            for row in rows
+        )
+        return f"<table style='border-collapse:collapse'><tr>{th}</tr>{body}</table>"
+
+    def candidates(title: str, items: tuple[Candidate, ...]) -> str:
+        rows = [[c.type, c.endpoint, c.priority, *c.parts] for c in items]
+        head = ["type", "address", "priority", "type pref", "local pref", "comp"]
+        return f"<b>{title}</b>" + table(head, rows)
+
+    t = s.traffic
+    states = ", ".join(f"{k} <b>{html.escape(v)}</b>" for k, v in s.states.items())
+    selected = html.escape(str(s.selected)) if s.selected else "none yet"
+    parts = [
+        f"<h4 style='margin:0'>Connection of {html.escape(s.name)}</h4>",
+        f"<div>{states}; ICE role {html.escape(s.role or 'not set')}</div>",
+        f"<div>selected pair: <b>{selected}</b></div>",
+        candidates("Local candidates", s.local),
+        candidates("Remote candidates", s.remote),
+        "<b>Check list</b>"
+        + table(
+            ["pair", "state", "nominated", "selected"],
+            [[p, p.state, p.nominated, p.selected] for p in s.pairs],
+        ),
+        "<b>Check steps seen</b>"
+        + table(
+            ["ms", "pair", "from", "to"],
+            [[f"{c.at * 1000:.0f}", c.pair, c.before, c.after] for c in s.checks],
+        ),
+        "<b>Timeline</b>"
+        + table(
+            ["ms", "what", "state"],
+            [[f"{c.at * 1000:.0f}", c.kind, c.state] for c in s.timeline],
+        ),
+        "<b>Data channel</b>"
+        + table(
+            ["", "messages", "bytes"],
+            [
+                ["sent", t.messages_sent, t.bytes_sent],
+                ["received", t.messages_received, t.bytes_received],
+            ],
+        ),
+    ]
+    return "<div style='font-size:90%'>" + "".join(parts) + "</div>"

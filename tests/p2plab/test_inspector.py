@@ -1,0 +1,386 @@
+"""Tests for p2plab.inspector: priorities, candidates, and real peers on loopback."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+
+from p2plab import ChatClient, ConnectError, Identity, Peer
+from p2plab.inspector import (
+    Candidate,
+    CheckStep,
+    Inspector,
+    InternalsMoved,
+    Priority,
+    candidate_table,
+    check_fingerprint,
+    internal,
+    join_priority,
+    pair_table,
+    parse_candidate,
+    priority_bits,
+    split_priority,
+    tamper_fingerprint,
+    timeline_table,
+)
+from p2plab.peer import sdp_candidates
+
+from .conftest import RunningServer, Until
+
+# Every wait on the network is bounded, so a broken connection fails fast.
+TIMEOUT = 10.0
+
+#: A candidate for an address where nothing answers: port 9 ("discard").
+SILENT = "candidate:silent 1 udp 2130706431 127.0.0.1 9 typ host"
+
+
+@pytest.fixture
+async def peers() -> AsyncIterator[tuple[Peer, Peer]]:
+    """Alice and Bob, loopback peers with no ICE servers, closed at teardown."""
+    alice = Peer(ice_servers=[], policy="loopback")
+    bob = Peer(ice_servers=[], policy="loopback")
+    yield alice, bob
+    await alice.close()
+    await bob.close()
+
+
+async def offer_and_answer(alice: Peer, bob: Peer) -> tuple[str, str]:
+    """Make Alice's offer and Bob's answer; Alice has not applied it yet."""
+    offer = await alice.create_offer()
+    answer = await bob.accept_offer(offer)
+    return offer, answer
+
+
+# Priorities.
+
+
+@pytest.mark.parametrize(
+    ("parts", "priority"),
+    [
+        ((126, 65535, 1), 2130706431),
+        ((110, 65535, 1), 1862270975),
+        ((100, 65535, 1), 1694498815),
+        ((0, 65535, 1), 16777215),
+        ((126, 0, 2), 2113929470),
+    ],
+)
+def test_priorities_join_and_split(parts: tuple[int, int, int], priority: int) -> None:
+    """join_priority follows the RFC 8445 formula and split_priority undoes it."""
+    assert join_priority(*parts) == priority
+    assert split_priority(priority) == Priority(*parts)
+
+
+@pytest.mark.parametrize(
+    ("parts", "words"),
+    [
+        ((127, 0, 1), "type preference"),
+        ((-1, 0, 1), "type preference"),
+        ((126, 65536, 1), "local preference"),
+        ((126, 0, 0), "component"),
+        ((126, 0, 257), "component"),
+    ],
+)
+def test_join_priority_refuses_parts_out_of_range(
+    parts: tuple[int, int, int], words: str
+) -> None:
+    """A part out of its range is refused with a message naming that part."""
+    with pytest.raises(ValueError, match=words):
+        join_priority(*parts)
+
+
+def test_split_priority_refuses_what_does_not_fit_in_32_bits() -> None:
+    """Negative priorities and priorities of 2**32 or more are refused."""
+    for priority in (-1, 1 << 32):
+        with pytest.raises(ValueError, match="32 bits"):
+            split_priority(priority)
+
+
+def test_priority_bits_cut_the_parts_apart() -> None:
+    """The 32 bits are shown as 8 bits of type, 16 of local preference, 8 more."""
+    assert priority_bits(2130706431) == "01111110 1111111111111111 11111111"
+
+
+# Candidates.
+
+
+def test_parse_candidate_reads_a_host_candidate() -> None:
+    """A host candidate line gives its fields and its priority's parts."""
+    c = parse_candidate("a=candidate:abc 1 UDP 2130706431 127.0.0.1 5000 typ host")
+    assert c == Candidate("abc", 1, "udp", 2130706431, "127.0.0.1", 5000, "host")
+    assert c.parts == Priority(126, 65535, 1)
+    assert c.endpoint == "127.0.0.1:5000"
+    assert str(c) == "host 127.0.0.1:5000"
+
+
+def test_parse_candidate_reads_related_address_and_ignores_other_fields() -> None:
+    """raddr and rport are kept; generation and the like are read past."""
+    line = (
+        "candidate:x 1 udp 1694498815 192.0.2.7 40000 typ srflx "
+        "raddr 10.0.0.2 rport 5000 generation 0"
+    )
+    for text in (line, line.removeprefix("candidate:")):
+        c = parse_candidate(text)
+        assert (c.type, c.related_address, c.related_port) == (
+            "srflx",
+            "10.0.0.2",
+            5000,
+        )
+        assert c.parts.type_preference == 100
+
+
+def test_an_ipv6_endpoint_is_bracketed() -> None:
+    """An IPv6 address is written in brackets before its port."""
+    c = parse_candidate("candidate:a 1 udp 2130706431 ::1 5000 typ host")
+    assert c.endpoint == "[::1]:5000"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "",
+        "a=fingerprint:sha-256 AB:CD",
+        "candidate:a 1 udp high 127.0.0.1 5000 typ host",
+        "candidate:a 1 udp 1 127.0.0.1 5000 host",
+        "candidate:a 1 udp 1 127.0.0.1 5000 typ host raddr",
+    ],
+)
+def test_parse_candidate_refuses_what_is_not_a_candidate(line: str) -> None:
+    """A line that is not a candidate raises ValueError showing the expected form."""
+    with pytest.raises(ValueError, match="not an ICE candidate"):
+        parse_candidate(line)
+
+
+def test_candidate_table_puts_the_address_last() -> None:
+    """The table shows type, priority and its parts, then the address."""
+    c = parse_candidate(SILENT)
+    table = candidate_table([c])
+    assert table.splitlines()[1].split() == [
+        "host",
+        "2130706431",
+        "126",
+        "65535",
+        "1",
+        "127.0.0.1:9",
+    ]
+
+
+# Private attributes.
+
+
+def test_internal_returns_the_attribute() -> None:
+    """internal() returns the attribute when it is there."""
+
+    class Holder:
+        _secret = 42
+
+    assert internal(Holder(), "_secret") == 42
+
+
+def test_internal_names_what_moved() -> None:
+    """A missing attribute raises InternalsMoved naming the class and attribute."""
+
+    class Holder:
+        pass
+
+    with pytest.raises(InternalsMoved, match=r"Holder has no attribute '_gone'"):
+        internal(Holder(), "_gone")
+
+
+# Real peers.
+
+
+async def test_the_inspector_shows_candidates_checks_and_the_selected_pair(
+    peers: tuple[Peer, Peer],
+) -> None:
+    """Watching Alice connect: her candidates, Bob's, the check list and the pair."""
+    alice, bob = peers
+    offer, answer = await offer_and_answer(alice, bob)
+    inspector = Inspector(alice, name="alice")
+    await alice.accept_answer(answer)
+    await alice.opened(TIMEOUT)
+    snap = inspector.snapshot()
+
+    assert snap.states["connection"] == "connected"
+    assert snap.role == "controlling"
+    assert snap.local == tuple(parse_candidate(c) for c in sdp_candidates(offer))
+    assert snap.remote == tuple(parse_candidate(c) for c in sdp_candidates(answer))
+    assert len(snap.pairs) == 1
+    pair = snap.pairs[0]
+    assert (pair.local, pair.remote) == (snap.local[0], snap.remote[0])
+    assert (pair.state, pair.nominated, pair.selected) == ("succeeded", True, True)
+    assert snap.selected == pair
+    assert [(s.before, s.after) for s in snap.checks][-1] == (
+        "in-progress",
+        "succeeded",
+    )
+    assert all(s.pair == str(pair) for s in snap.checks)
+    assert snap.timeline == tuple(alice.timeline)
+
+
+async def test_a_silent_candidate_is_paired_but_never_answers(
+    peers: tuple[Peer, Peer],
+) -> None:
+    """A remote candidate where nothing listens is paired; its check never succeeds."""
+    alice, bob = peers
+    _, answer = await offer_and_answer(alice, bob)
+    inspector = Inspector(alice)
+    await alice.accept_answer(
+        answer.replace("a=candidate:", f"a={SILENT}\r\na=candidate:", 1)
+    )
+    await alice.opened(TIMEOUT)
+    snap = inspector.snapshot()
+
+    assert len(snap.remote) == 2
+    silent = [p for p in snap.pairs if p.remote.port == 9]
+    assert len(silent) == 1 and silent[0].state != "succeeded"
+    assert not silent[0].selected
+    assert snap.selected is not None and snap.selected.remote.port != 9
+    assert "127.0.0.1:9" in pair_table(snap.pairs)
+
+
+async def test_the_inspector_counts_traffic_and_says_so_in_its_repr(
+    peers: tuple[Peer, Peer], until: Until
+) -> None:
+    """Messages and bytes sent and received appear in the snapshot and the repr."""
+    alice, bob = peers
+    _, answer = await offer_and_answer(alice, bob)
+    await alice.accept_answer(answer)
+    await alice.opened(TIMEOUT)
+    await bob.opened(TIMEOUT)
+    alice.send("hello")
+    alice.send(b"\x00\x01")
+    await until(lambda: bob.traffic.messages_received == 2, what="two messages")
+
+    snap = Inspector(bob, name="bob").snapshot()
+    assert (snap.traffic.messages_received, snap.traffic.bytes_received) == (2, 7)
+    text = repr(Inspector(alice, name="alice"))
+    assert text.startswith("<Inspector alice: connected (controlling); ")
+    assert "candidates 1 local, 1 remote; 1 pair(s), selected 127.0.0.1:" in text
+    assert text.endswith("sent 2 message(s) (7 B), received 0 (0 B)>")
+    assert not re.search(r"\d ms\b|\d s\b", text)  # no times
+
+
+async def test_the_view_is_html_with_every_section(peers: tuple[Peer, Peer]) -> None:
+    """The widget's HTML holds the candidates, check list, timeline and traffic."""
+    alice, bob = peers
+    _, answer = await offer_and_answer(alice, bob)
+    inspector = Inspector(alice, name="alice")
+    await alice.accept_answer(answer)
+    await alice.opened(TIMEOUT)
+    inspector.refresh()
+
+    for title in ("Local candidates", "Remote candidates", "Check list", "Timeline"):
+        assert title in inspector.value
+    assert "Data channel" in inspector.value and "succeeded" in inspector.value
+
+
+async def test_timeline_table_lists_states_and_check_steps(
+    peers: tuple[Peer, Peer],
+) -> None:
+    """timeline_table writes one line per change, the time last."""
+    alice, bob = peers
+    _, answer = await offer_and_answer(alice, bob)
+    await alice.accept_answer(answer)
+    await alice.opened(TIMEOUT)
+
+    lines = timeline_table(alice.timeline).splitlines()
+    assert lines[0].split()[:2] == ["signaling", "have-local-offer"]
+    assert all(re.search(r"at \d+ ms$", line) for line in lines)
+    step = CheckStep(0.012, "127.0.0.1:1 → 127.0.0.1:2", "waiting", "in-progress")
+    assert timeline_table([step]).split() == [
+        "waiting",
+        "→",
+        "in-progress",
+        "127.0.0.1:1",
+        "→",
+        "127.0.0.1:2",
+        "at",
+        "12",
+        "ms",
+    ]
+
+
+# Chat clients.
+
+
+async def test_the_inspector_follows_a_chat_clients_peer(
+    server: RunningServer, alice_id: Identity, bob_id: Identity
+) -> None:
+    """On a chat client, the inspector shows the peer of its current chat."""
+    alice = ChatClient("alice", alice_id, server.url, partner="bob", backoff=None)
+    bob = ChatClient("bob", bob_id, server.url, partner="alice", backoff=None)
+    inspector = Inspector(alice)
+    try:
+        assert inspector.snapshot().states["connection"] == "none"
+        await alice.start()
+        await bob.start()
+        await alice.wait_ready(TIMEOUT)
+        await bob.wait_ready(TIMEOUT)
+        await bob.send("hi")
+        snap = inspector.snapshot()
+    finally:
+        await alice.close()
+        await bob.close()
+
+    assert snap.name == "alice"
+    assert snap.selected is not None
+    assert snap.role == "controlled"  # Bob arrived second, so Bob called
+    assert snap.traffic.messages_received >= 1
+
+
+# The DTLS fingerprint.
+
+
+async def test_the_fingerprint_in_the_sdp_is_the_presented_certificates(
+    peers: tuple[Peer, Peer],
+) -> None:
+    """The SHA-256 fingerprint in Bob's answer is that of the certificate he shows."""
+    alice, bob = peers
+    _, answer = await offer_and_answer(alice, bob)
+    await alice.accept_answer(answer)
+    await alice.opened(TIMEOUT)
+
+    check = check_fingerprint(alice)
+    assert check.algorithm == "sha-256" and check.matches
+    assert f"a=fingerprint:sha-256 {check.in_sdp}" in answer
+    assert bob.pc.sctp is not None
+    bobs = bob.pc.sctp.transport.getLocalParameters().fingerprints
+    assert check.presented in [f.value for f in bobs if f.algorithm == "sha-256"]
+
+
+async def test_a_tampered_fingerprint_fails_the_connection(
+    peers: tuple[Peer, Peer],
+) -> None:
+    """With one digit of Bob's fingerprint changed, Alice's connection fails."""
+    alice, bob = peers
+    _, answer = await offer_and_answer(alice, bob)
+    await alice.accept_answer(tamper_fingerprint(answer))
+
+    with pytest.raises(ConnectError, match="failed"):
+        await alice.opened(TIMEOUT)
+    check = check_fingerprint(alice)
+    assert not check.matches
+    assert check.in_sdp[1:] == check.presented[1:]
+
+
+def test_tamper_fingerprint_changes_exactly_one_digit() -> None:
+    """tamper_fingerprint changes the first digit of the sha-256 value only."""
+    sdp = "v=0\r\na=fingerprint:sha-256 0A:BC\r\na=fingerprint:sha-384 0A:BC\r\n"
+    assert tamper_fingerprint(sdp) == sdp.replace("sha-256 0A", "sha-256 1A")
+    assert tamper_fingerprint("a=fingerprint:sha-256 AB") == "a=fingerprint:sha-256 0B"
+    with pytest.raises(ValueError, match="no sha-256 fingerprint"):
+        tamper_fingerprint("v=0\r\n")
+
+
+async def test_check_fingerprint_needs_a_handshake(peers: tuple[Peer, Peer]) -> None:
+    """Before an answer or a DTLS handshake, the check says what is missing."""
+    alice, bob = peers
+    await alice.create_offer()
+    with pytest.raises(ValueError, match="no remote SDP"):
+        check_fingerprint(alice)
+    offer = alice.pc.localDescription.sdp
+    await bob.pc.setRemoteDescription(type(alice.pc.localDescription)(offer, "offer"))
+    with pytest.raises(ValueError, match="no DTLS handshake yet"):
+        check_fingerprint(bob)
