@@ -309,15 +309,23 @@ class Snapshot:
     traffic: Traffic
 
     def summary(self) -> str:
-        """One line of facts; with ports masked, the same on every run."""
-        selected = str(self.selected) if self.selected else "none yet"
+        """One line of facts that are the same on every run: no ports, no times.
+
+        For example ``alice: connected, controlling, 2 pairs, selected
+        host→host; sent 1 (345 B), received 2 (420 B)``.
+        """
+        if self.selected is None:
+            selected = "none selected"
+        else:
+            selected = (
+                f"selected {self.selected.local.type}→{self.selected.remote.type}"
+            )
+        count = len(self.pairs)
         t = self.traffic
         return (
-            f"{self.name}: {self.states['connection']}"
-            f"{f' ({self.role})' if self.role else ''}; "
-            f"candidates {len(self.local)} local, {len(self.remote)} remote; "
-            f"{len(self.pairs)} pair(s), selected {selected}; "
-            f"sent {t.messages_sent} message(s) ({t.bytes_sent} B), "
+            f"{self.name}: {self.states['connection']}, {self.role or 'no role yet'}, "
+            f"{count} pair{'' if count == 1 else 's'}, {selected}; "
+            f"sent {t.messages_sent} ({t.bytes_sent} B), "
             f"received {t.messages_received} ({t.bytes_received} B)"
         )
 
@@ -438,8 +446,10 @@ class Inspector(widgets.HTML):  # type: ignore[misc]
 
     Check steps are recorded from the moment the inspector is made, so make
     it before the peer applies the other side's description to see all of
-    them. The view redraws itself when a state or a check changes; its text
-    form (what nbval compares) is :meth:`Snapshot.summary`.
+    them. The view redraws itself when a state or a check changes, and every
+    half second while the peer is open. Its text form, what a notebook shows
+    without widgets and what nbval compares, is :meth:`Snapshot.summary`,
+    short enough that ipywidgets does not cut it (110 characters).
     """
 
     def __init__(self, target: Peer | ChatClient, name: str = "") -> None:

@@ -256,9 +256,10 @@ async def test_the_inspector_counts_traffic_and_says_so_in_its_repr(
     snap = Inspector(bob, name="bob").snapshot()
     assert (snap.traffic.messages_received, snap.traffic.bytes_received) == (2, 7)
     text = repr(Inspector(alice, name="alice"))
-    assert text.startswith("<Inspector alice: connected (controlling); ")
-    assert "candidates 1 local, 1 remote; 1 pair(s), selected 127.0.0.1:" in text
-    assert text.endswith("sent 2 message(s) (7 B), received 0 (0 B)>")
+    assert text == (
+        "<Inspector alice: connected, controlling, 1 pair, selected host→host; "
+        "sent 2 (7 B), received 0 (0 B)>"
+    )
     assert not re.search(r"\d ms\b|\d s\b", text)  # no times
 
 
@@ -313,13 +314,17 @@ async def test_the_inspector_follows_a_chat_clients_peer(
     bob = ChatClient("bob", bob_id, server.url, partner="alice", backoff=None)
     inspector = Inspector(alice)
     try:
-        assert inspector.snapshot().states["connection"] == "none"
+        assert repr(inspector) == (
+            "<Inspector alice: none, no role yet, 0 pairs, none selected; "
+            "sent 0 (0 B), received 0 (0 B)>"
+        )
         await alice.start()
         await bob.start()
         await alice.wait_ready(TIMEOUT)
         await bob.wait_ready(TIMEOUT)
         await bob.send("hi")
         snap = inspector.snapshot()
+        text = repr(inspector)
     finally:
         await alice.close()
         await bob.close()
@@ -328,6 +333,7 @@ async def test_the_inspector_follows_a_chat_clients_peer(
     assert snap.selected is not None
     assert snap.role == "controlled"  # Bob arrived second, so Bob called
     assert snap.traffic.messages_received >= 1
+    assert len(text) <= 110, "ipywidgets would cut the text form"
 
 
 # The DTLS fingerprint.
