@@ -35,6 +35,7 @@ import html
 import re
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -458,7 +459,7 @@ class Inspector(widgets.HTML):  # type: ignore[misc]
         self.target = target
         self.name = name or (target.name if isinstance(target, ChatClient) else "peer")
         self._checks: list[CheckStep] = []
-        self._watched: set[int] = set()
+        self._watched: weakref.WeakSet[Peer] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._redraw_pending = False
         self.refresh()
@@ -506,9 +507,9 @@ class Inspector(widgets.HTML):  # type: ignore[misc]
 
     def _watch(self, peer: Peer) -> None:
         """Record the peer's check steps from now on, and keep the view live."""
-        if peer.pc.sctp is None or id(peer) in self._watched:
+        if peer.pc.sctp is None or peer in self._watched:
             return
-        self._watched.add(id(peer))
+        self._watched.add(peer)
         connection = internal(peer.pc.sctp.transport.transport, "_connection")
         original = internal(connection, "check_state")
 
