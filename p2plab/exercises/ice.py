@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..inspector import Inspector, join_priority
+from ..candidate import TYPE_PREFERENCES, join_priority
+from ..inspector import Inspector
 from . import Hint, Verdict, verdict
 
 __all__ = ["behind_nat", "priority", "selected_port", "type_preference"]
 
-_SRFLX_PRIORITY = join_priority(100, 65535, 1)
+_SRFLX_PRIORITY = join_priority(TYPE_PREFERENCES["srflx"], 65535, 1)
 
 
 def type_preference(answer: Any) -> Verdict:
