@@ -483,19 +483,31 @@ def _pairs(ice: Any) -> tuple[tuple[Pair, ...], Pair | None]:
 # The HTML view.
 
 
+_CELL = "style='text-align:left;padding:1px 10px 1px 0'"
+
+
+def _table(title: str, head: list[str], rows: Iterable[list[object]]) -> str:
+    th = "".join(f"<th {_CELL}>{html.escape(h)}</th>" for h in head)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td {_CELL}>{html.escape(str(v))}</td>" for v in row)
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f"<div style='margin-top:6px'><b>{html.escape(title)}</b></div>"
+        f"<table style='border-collapse:collapse'><tr>{th}</tr>{body}</table>"
+    )
+
+
 def _render(s: Snapshot) -> str:
-    def table(head: list[str], rows: Iterable[list[object]]) -> str:
-        th = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in head)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-            for row in rows
-        )
-        return f"<table style='border-collapse:collapse'><tr>{th}</tr>{body}</table>"
+    def yes(flag: bool) -> str:
+        return "yes" if flag else "no"
 
     def candidates(title: str, items: tuple[Candidate, ...]) -> str:
         rows = [[c.type, c.endpoint, c.priority, *c.parts] for c in items]
         head = ["type", "address", "priority", "type pref", "local pref", "comp"]
-        return f"<b>{title}</b>" + table(head, rows)
+        return _table(title, head, rows)
 
     t = s.traffic
     states = ", ".join(f"{k} <b>{html.escape(v)}</b>" for k, v in s.states.items())
@@ -506,23 +518,23 @@ def _render(s: Snapshot) -> str:
         f"<div>selected pair: <b>{selected}</b></div>",
         candidates("Local candidates", s.local),
         candidates("Remote candidates", s.remote),
-        "<b>Check list</b>"
-        + table(
+        _table(
+            "Check list",
             ["pair", "state", "nominated", "selected"],
-            [[p, p.state, p.nominated, p.selected] for p in s.pairs],
+            [[p, p.state, yes(p.nominated), yes(p.selected)] for p in s.pairs],
         ),
-        "<b>Check steps seen</b>"
-        + table(
+        _table(
+            "Check steps seen",
             ["ms", "pair", "from", "to"],
             [[f"{c.at * 1000:.0f}", c.pair, c.before, c.after] for c in s.checks],
         ),
-        "<b>Timeline</b>"
-        + table(
+        _table(
+            "Timeline",
             ["ms", "what", "state"],
             [[f"{c.at * 1000:.0f}", c.kind, c.state] for c in s.timeline],
         ),
-        "<b>Data channel</b>"
-        + table(
+        _table(
+            "Data channel",
             ["", "messages", "bytes"],
             [
                 ["sent", t.messages_sent, t.bytes_sent],
