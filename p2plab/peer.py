@@ -3,6 +3,9 @@
 :class:`Peer` hides the parts of aiortc a chat does not need (media, the
 W3C event names) and keeps the parts a lesson wants to show: the SDP of the
 offer and answer, the candidates, the connection state and the channel.
+Each peer also writes down every state change, with its time, in
+:attr:`Peer.timeline`, and counts what crossed the channel in
+:attr:`Peer.traffic` (aiortc keeps no such count).
 
 aiortc gathers all its candidates before it finishes
 ``setLocalDescription``, so every offer and answer it makes already holds its
@@ -13,9 +16,12 @@ trickled by a browser peer are still accepted by :meth:`Peer.add_candidate`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
@@ -23,7 +29,14 @@ from aiortc.sdp import candidate_from_sdp
 from .errors import ConnectError, PeerGone
 from .ice import HostPolicy, configuration, host_policy
 
-__all__ = ["CHANNEL_LABEL", "Peer", "live_peers", "sdp_candidates"]
+__all__ = [
+    "CHANNEL_LABEL",
+    "Peer",
+    "StateChange",
+    "Traffic",
+    "live_peers",
+    "sdp_candidates",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +45,56 @@ CHANNEL_LABEL = "chat"
 
 # Every peer made in this process and not yet collected, for lesson.reset().
 _live: weakref.WeakSet[Peer] = weakref.WeakSet()
+
+# The states a peer writes in its timeline: our name for each, the aiortc
+# event that announces a change, and the attribute that holds the state.
+_STATES = {
+    "signaling": ("signalingstatechange", "signalingState"),
+    "gathering": ("icegatheringstatechange", "iceGatheringState"),
+    "ice": ("iceconnectionstatechange", "iceConnectionState"),
+    "connection": ("connectionstatechange", "connectionState"),
+}
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """One state change of a peer.
+
+    Attributes:
+        at: Seconds since the peer was made.
+        kind: ``"signaling"``, ``"gathering"`` (ICE candidate gathering),
+            ``"ice"`` (the ICE connection) or ``"connection"`` (the whole
+            peer connection).
+        state: The new state, as aiortc names it.
+    """
+
+    at: float
+    kind: str
+    state: str
+
+
+@dataclass
+class Traffic:
+    """Messages and bytes that crossed the data channel, counted by the peer.
+
+    Bytes are those of the messages as given to or received from the
+    channel (text counts as UTF-8), without SCTP, DTLS or UDP overhead.
+    """
+
+    messages_sent: int = 0
+    bytes_sent: int = 0
+    messages_received: int = 0
+    bytes_received: int = 0
+
+    def count(self, data: str | bytes, *, sent: bool) -> None:
+        """Add one message of ``data`` to the sent or received counts."""
+        size = len(data.encode()) if isinstance(data, str) else len(data)
+        if sent:
+            self.messages_sent += 1
+            self.bytes_sent += size
+        else:
+            self.messages_received += 1
+            self.bytes_received += size
 
 
 def live_peers() -> list[Peer]:
@@ -55,6 +118,12 @@ class Peer:
         on_message: Called with each message that arrives on the channel.
         on_state: Called with each new connection state (``"connecting"``,
             ``"connected"``, ``"failed"``, ``"closed"``).
+
+    Attributes:
+        created: When the peer was made, in :func:`time.monotonic` seconds.
+        timeline: Every change of the signaling, gathering, ICE and
+            connection states, in order, with its time.
+        traffic: What crossed the data channel so far.
     """
 
     def __init__(
@@ -73,6 +142,11 @@ class Peer:
         self._open: asyncio.Future[RTCDataChannel] = (
             asyncio.get_running_loop().create_future()
         )
+        self.timeline: list[StateChange] = []
+        self.traffic = Traffic()
+        self.created = time.monotonic()
+        for kind, (event, _) in _STATES.items():
+            self.pc.on(event, functools.partial(self._record, kind))
         self.pc.on("connectionstatechange", self._state_changed)
         self.pc.on("datachannel", self._adopt)
         _live.add(self)
@@ -138,6 +212,7 @@ class Peer:
         if self.channel is None or self.channel.readyState != "open":
             raise PeerGone("the data channel is not open")
         self.channel.send(data)
+        self.traffic.count(data, sent=True)
 
     async def close(self) -> None:
         """Close the channel and the connection; safe to call twice."""
@@ -156,12 +231,17 @@ class Peer:
 
         @channel.on("message")
         def _message(data: str | bytes) -> None:
+            self.traffic.count(data, sent=False)
             if self.on_message is not None:
                 self.on_message(data)
 
         # The answering side receives a channel that is already open.
         if channel.readyState == "open":
             _opened()
+
+    def _record(self, kind: str) -> None:
+        state = str(getattr(self.pc, _STATES[kind][1]))
+        self.timeline.append(StateChange(time.monotonic() - self.created, kind, state))
 
     def _state_changed(self) -> None:
         state = self.state

@@ -229,3 +229,54 @@ async def test_trickled_candidates_are_accepted(sides: tuple[Side, Side]) -> Non
     await alice.peer.opened(TIMEOUT)
     alice.peer.send("trickled")
     assert await bob.next_message() == "trickled"
+
+
+def states_of(peer: Peer, kind: str) -> list[str]:
+    """Return the states of one kind in a peer's timeline, in order."""
+    return [change.state for change in peer.timeline if change.kind == kind]
+
+
+async def test_the_timeline_records_every_state_change_in_order(
+    sides: tuple[Side, Side],
+) -> None:
+    """Each side's timeline holds its signaling, gathering, ICE and peer states."""
+    alice, bob = sides
+    await connect(alice, bob)
+
+    assert states_of(alice.peer, "signaling") == ["have-local-offer", "stable"]
+    assert states_of(bob.peer, "signaling") == ["have-remote-offer", "stable"]
+    for side in (alice, bob):
+        assert states_of(side.peer, "gathering") == ["gathering", "complete"]
+        assert states_of(side.peer, "ice")[:2] == ["checking", "completed"]
+        assert states_of(side.peer, "connection")[:2] == ["connecting", "connected"]
+        times = [change.at for change in side.peer.timeline]
+        assert times == sorted(times) and times[0] >= 0
+
+
+async def test_traffic_counts_messages_and_bytes_both_ways(
+    sides: tuple[Side, Side],
+) -> None:
+    """Sent and received messages are counted, text by its UTF-8 size."""
+    alice, bob = sides
+    await connect(alice, bob)
+
+    alice.peer.send("héllo")  # 6 bytes in UTF-8
+    alice.peer.send(b"\x00\x01\x02")
+    await bob.next_message()
+    await bob.next_message()
+
+    assert (alice.peer.traffic.messages_sent, alice.peer.traffic.bytes_sent) == (2, 9)
+    assert (bob.peer.traffic.messages_received, bob.peer.traffic.bytes_received) == (
+        2,
+        9,
+    )
+    assert alice.peer.traffic.messages_received == bob.peer.traffic.messages_sent == 0
+
+
+async def test_a_refused_send_is_not_counted(sides: tuple[Side, Side]) -> None:
+    """A message too large for the channel raises and leaves the counts alone."""
+    alice, bob = sides
+    await connect(alice, bob)
+    with pytest.raises(ValueError):
+        alice.peer.send(b"x" * (1024 * 1024))
+    assert alice.peer.traffic.messages_sent == alice.peer.traffic.bytes_sent == 0
