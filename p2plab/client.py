@@ -52,7 +52,7 @@ from .errors import (
 )
 from .ice import HostPolicy, policy_for_url
 from .identity import Identity, load_public_key
-from .peer import Peer, sdp_candidates
+from .peer import Peer, internal, sdp_candidates
 from .signaling import DEFAULT_BACKOFF, Backoff, Retry, SignalingClient
 
 __all__ = ["ChatClient", "Event", "live_chats"]
@@ -784,7 +784,7 @@ def _selected_pair(peer: Peer) -> str:
         assert sctp is not None
         ice = sctp.transport.transport
         # aiortc has no public API for the selected pair; read aioice's.
-        pair = ice._connection._nominated.get(1)
+        pair = internal(internal(ice, "_connection"), "_nominated").get(1)
         assert pair is not None
         local, remote = pair.local_candidate, pair.remote_candidate
         return f"{local.host}:{local.port} <-> {remote.host}:{remote.port}"

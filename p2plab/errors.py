@@ -13,7 +13,9 @@ Every exception p2plab raises on purpose derives from :class:`P2PLabError`::
     │   ├── ReplayError           a message was delivered a second time
     │   └── UnwrapError           the wrapped session key could not be opened
     ├── PeerGone                  the peer hung up or the network dropped
-    └── ClosedByUser              you closed this chat yourself
+    ├── ClosedByUser              you closed this chat yourself
+    └── InternalsMoved            aiortc or aioice moved an attribute that
+                                  p2plab reads (no public API has it)
 
 :class:`PeerGone` and :class:`ClosedByUser` tell "the other side or the
 network broke it" from "you closed it". :class:`DecryptionError` says nothing
@@ -28,6 +30,7 @@ __all__ = [
     "ClosedByUser",
     "ConnectError",
     "DecryptionError",
+    "InternalsMoved",
     "P2PLabError",
     "PeerGone",
     "ReplayError",
@@ -93,3 +96,13 @@ class PeerGone(P2PLabError):
 
 class ClosedByUser(P2PLabError):
     """The chat was closed on this side."""
+
+
+class InternalsMoved(P2PLabError):
+    """aiortc or aioice no longer has an attribute p2plab reads.
+
+    The selected candidate pair, the ICE check list and the DTLS certificate
+    have no public API in aiortc, so :func:`p2plab.peer.internal` reads a few
+    private attributes; a new version of either library may move them.
+    Install the versions in ``pyproject.toml``.
+    """

@@ -43,19 +43,16 @@ from cryptography.hazmat.primitives import hashes
 
 from .candidate import Candidate
 from .client import ChatClient
-from .errors import P2PLabError
 from .network import get_network
-from .peer import Peer, StateChange, Traffic
+from .peer import Peer, StateChange, Traffic, internal
 
 __all__ = [
     "CheckStep",
     "FingerprintCheck",
     "Inspector",
-    "InternalsMoved",
     "Pair",
     "Snapshot",
     "check_fingerprint",
-    "internal",
     "pair_table",
     "tamper_fingerprint",
     "timeline_table",
@@ -65,32 +62,6 @@ __all__ = [
 _REDRAW = 0.1
 # Seconds between two redraws while nothing changes but the traffic.
 _TICK = 0.5
-
-
-class InternalsMoved(P2PLabError):
-    """aiortc or aioice no longer has an attribute the inspector reads.
-
-    The inspector reads a few private attributes (there is no public API for
-    them); a new version of either library may move them. Install the
-    versions in ``pyproject.toml``, or update :mod:`p2plab.inspector`.
-    """
-
-
-def internal(owner: object, name: str) -> Any:
-    """Return the private attribute ``name`` of an aiortc or aioice object.
-
-    Raises:
-        InternalsMoved: If ``owner`` has no such attribute.
-    """
-    try:
-        return getattr(owner, name)
-    except AttributeError:
-        kind = type(owner)
-        raise InternalsMoved(
-            f"{kind.__module__}.{kind.__qualname__} has no attribute {name!r}: "
-            "this aiortc or aioice keeps it elsewhere; p2plab.inspector was "
-            "written for aiortc 1.16 and aioice 0.13"
-        ) from None
 
 
 # Pairs, check steps and snapshots.

@@ -22,11 +22,12 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from .errors import ConnectError, PeerGone
+from .errors import ConnectError, InternalsMoved, PeerGone
 from .ice import HostPolicy, configuration, host_policy
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "Peer",
     "StateChange",
     "Traffic",
+    "internal",
     "live_peers",
     "sdp_candidates",
 ]
@@ -251,3 +253,20 @@ class Peer:
             self._open.exception()
         if self.on_state is not None:
             self.on_state(state)
+
+
+def internal(owner: object, name: str) -> Any:
+    """Return the private attribute ``name`` of an aiortc or aioice object.
+
+    Raises:
+        InternalsMoved: If ``owner`` has no such attribute.
+    """
+    try:
+        return getattr(owner, name)
+    except AttributeError:
+        kind = type(owner)
+        raise InternalsMoved(
+            f"{kind.__module__}.{kind.__qualname__} has no attribute {name!r}: "
+            "this aiortc or aioice keeps it elsewhere; p2plab was written "
+            "for aiortc 1.16 and aioice 0.13"
+        ) from None

@@ -12,6 +12,7 @@ from p2plab.errors import (
     ClosedByUser,
     ConnectError,
     DecryptionError,
+    InternalsMoved,
     P2PLabError,
     PeerGone,
     ReplayError,
@@ -32,6 +33,7 @@ TREE = {
     UnwrapError: ChatError,
     PeerGone: P2PLabError,
     ClosedByUser: P2PLabError,
+    InternalsMoved: P2PLabError,
 }
 
 

@@ -9,17 +9,16 @@ import pytest
 
 from p2plab import ChatClient, ConnectError, Identity, Peer
 from p2plab.candidate import parse_candidate
+from p2plab.errors import InternalsMoved
 from p2plab.inspector import (
     CheckStep,
     Inspector,
-    InternalsMoved,
     check_fingerprint,
-    internal,
     pair_table,
     tamper_fingerprint,
     timeline_table,
 )
-from p2plab.peer import sdp_candidates
+from p2plab.peer import internal, sdp_candidates
 
 from .conftest import RunningServer, Until
 
