@@ -150,6 +150,12 @@ class ServerView(widgets.HTML):  # type: ignore[misc]
         """The message types, in order."""
         return [row[2] for row in self.rows]
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        # ipywidgets cuts the text form at 110 characters; keep it whole.
+        bundle: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)
+        return bundle
+
     def __repr__(self) -> str:
         kinds: dict[str, int] = {}
         for kind in self.types:

@@ -159,3 +159,11 @@ def test_server_sees_public_keys_but_no_chat() -> None:
     assert reveals(server.saw(), alice.identity.public_b64)
     assert not reveals(server.saw(), "meet at noon")
     assert not reveals(server.saw(), sent.data["nonce"], sent.data["ciphertext"])
+
+
+def test_text_form_is_never_cut() -> None:
+    """The notebook's text form of a long table is its whole summary."""
+    frames = [seen({"type": f"type-{n}"}) for n in range(12)]
+    view = ServerView(frames)
+    text = view._repr_mimebundle_()["text/plain"]
+    assert text == repr(view) and len(text) > 110 and text.endswith("type-11 ×1>")
