@@ -444,8 +444,8 @@ async def _play(options: _Options, passphrase: str, report: _Reporter) -> int:
 
     report(
         "joined",
-        f"playing {name} in room {room} with {name}'s key from this machine's "
-        "key store, until the real one comes",
+        f"in room {room}, with {name}'s own key from this machine's key store, "
+        f"until the real {name} comes",
     )
     try:
         while not stop.is_set() and client.signaling.ended is None:

@@ -78,7 +78,7 @@ def test_bot_plays_bob_with_bobs_key_and_answers(
     reply = partner.ask("Hi Bob, can you read this?")
 
     assert partner.status == "playing" and partner.running
-    assert "with bob's key from this machine's key store" in partner.reason
+    assert "with bob's own key from this machine's key store" in partner.reason
     assert repr(partner).startswith("<PartnerBot bob: playing: ")
     assert reply.startswith("(partner bot) I got 42 bytes of ciphertext with nonce ")
     assert "I hold the session key we share" in reply
@@ -284,7 +284,7 @@ def test_cli_reports_json_lines_and_stops_on_a_stop_line(
     assert process.wait(TIMEOUT) == 0
     assert joined == {
         "event": "joined",
-        "text": "playing carol in room r1 with carol's key from this machine's "
-        "key store, until the real one comes",
+        "text": "in room r1, with carol's own key from this machine's key store, "
+        "until the real carol comes",
     }
     assert ended == {"event": "ended", "text": "stopped by the kernel that started it"}
