@@ -51,6 +51,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,10 +336,15 @@ def start_partner(
     name = name or client.partner
     if name is None:
         raise ValueError("the pane names no partner: say which name the bot plays")
-    for old in [
+    earlier = [
         b for b in _bots if (b.url, b.room, b.name) == (client.url, client.room, name)
-    ]:
+    ]
+    for old in earlier:
         old.stop()
+    if earlier:
+        # The server tells the room that the old bot left a moment after its
+        # process ends; until then the pane would still see the name online.
+        _wait_until_gone(client, name, STOP_TIMEOUT)
 
     bot = PartnerBot(pane, name, client.name, client.url, client.room)
     if policy_for_url(client.url) != "loopback" and not allow_remote:
@@ -357,6 +363,13 @@ def start_partner(
         bot.stop()
         bot._settle("ended", f"it did not join within {timeout:g} s; see {bot.log}")
     return bot
+
+
+def _wait_until_gone(client: ChatClient, name: str, timeout: float) -> None:
+    """Wait until ``client`` no longer sees ``name`` online, or ``timeout`` passed."""
+    deadline = time.monotonic() + timeout
+    while name in client.signaling.peers and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def stop_all() -> None:
