@@ -2,7 +2,8 @@
 
 ``p2plab demo`` runs Alice and Bob in a terminal; ``p2plab lab`` starts the
 signaling server and JupyterLab on the lessons; ``p2plab server`` runs the
-signaling server alone (the same as ``p2plab-server``).
+signaling server alone (the same as ``p2plab-server``); ``p2plab bot`` plays
+a partner who is not there (see :mod:`p2plab.bot`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ p2plab: peer-to-peer chat with end-to-end encryption, one step at a time.
   p2plab lab      start the signaling server (if none runs) and JupyterLab
                   on the lessons; Ctrl-C twice stops both
   p2plab demo     Alice and Bob chat in two processes, narrated step by step
-  p2plab server   the signaling server alone (the same as p2plab-server)"""
+  p2plab server   the signaling server alone (the same as p2plab-server)
+  p2plab bot      play a missing partner (bob by default), with their own
+                  key from this machine's key store, until they come"""
 
 
 def _notebooks() -> Path:
@@ -97,7 +100,7 @@ def _stop_started_server(url: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Dispatch ``p2plab COMMAND``."""
     argv = sys.argv[1:] if argv is None else argv
-    usage = "usage: p2plab {demo,lab,server} [options]   (p2plab COMMAND --help)"
+    usage = "usage: p2plab {demo,lab,server,bot} [options]   (p2plab COMMAND --help)"
     if not argv or argv[0] in ("-h", "--help"):
         print(HELP + "\n\n" + usage)
         return 0
@@ -108,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         return demo_main(rest)
     if command == "lab":
         return lab(rest)
+    if command == "bot":
+        from .bot import main as bot_main
+
+        return bot_main(rest)
     if command == "server":
         from p2plab_server.cli import main as server_main
 

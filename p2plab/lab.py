@@ -10,6 +10,12 @@ kernel's network thread, joins the server and returns the chat pane::
 
 The server URL comes from the ``url`` argument, else the ``P2PLAB_SERVER``
 environment variable, else ``ws://127.0.0.1:8765``.
+
+While a chat is open, this process holds a shared lock on a small file in
+the lab's folder, one per server port, room and name (:func:`claim_name`).
+It tells the partner bot (:mod:`p2plab.bot`) that a notebook on this machine
+uses that name, so that the bot never joins under it and pushes the real
+user off the server.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit
 
 from p2plab_server.directory import lab_home
@@ -37,6 +44,8 @@ from .pane import ChatPane
 
 __all__ = [
     "DEFAULT_URL",
+    "NameClaim",
+    "claim_name",
     "close_all",
     "ensure_server",
     "open_chat",
@@ -46,24 +55,124 @@ __all__ = [
 
 DEFAULT_URL = "ws://127.0.0.1:8765"
 
+#: Seconds :func:`open_chat` waits for a partner bot that is joining under
+#: the same name to finish, before it joins (and takes the name over).
+CLAIM_WAIT = 15.0
+
 # Chats opened in this kernel, by name: opening the same name again closes
-# the previous one first, so re-running a cell is always safe.
+# the previous one first, so re-running a cell is always safe. Each holds
+# its claim on the name (see claim_name) until it is closed.
 _open: dict[str, ChatClient] = {}
+_claims: dict[str, NameClaim | None] = {}
 _closing_registered = False
 
 
 def close_all() -> None:
-    """Close the chats opened with :func:`open_chat` in this process.
+    """Close the chats opened with :func:`open_chat` in this process, then its bots.
 
     Registered at exit, after the network thread's own stop, so that it runs
     first: a script that ends with chats open then leaves the server and its
-    peers cleanly instead of abandoning their tasks mid-flight.
+    peers cleanly instead of abandoning their tasks mid-flight. The chats
+    close first, so that their ``bye`` reaches a partner bot that is still
+    there; then every partner bot this process started is stopped.
     """
+    from .bot import stop_all
+
     network = get_network()
-    for client in list(_open.values()):
+    for name, client in list(_open.items()):
         with contextlib.suppress(Exception):
             network.call(client.close(), timeout=5)
+        _release(name)
     _open.clear()
+    stop_all()
+
+
+class NameClaim:
+    """A lock on a file that says a process on this machine uses a name.
+
+    One file per server port, room and name, in ``$P2PLAB_HOME/claims``.
+    A chat opened with :func:`open_chat` holds a shared lock on it for as
+    long as it is open; the partner bot takes an exclusive lock, without
+    waiting, only while it loads the key and joins. So the bot cannot join
+    under a name that a notebook here holds, and a notebook that opens
+    while the bot is joining waits for it and then takes the name over
+    (the server closes the bot's connection with code 4001). The operating
+    system drops the lock when the process ends, however it ends.
+
+    Args:
+        path: The lock file.
+        handle: The open file that holds the lock.
+    """
+
+    def __init__(self, path: Path, handle: IO[bytes]) -> None:
+        self.path = path
+        self._handle: IO[bytes] | None = handle
+
+    @property
+    def held(self) -> bool:
+        """True until :meth:`release` is called."""
+        return self._handle is not None
+
+    def release(self) -> None:
+        """Let go of the lock; safe to call twice."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def claim_name(
+    url: str,
+    room: str,
+    name: str,
+    *,
+    exclusive: bool = False,
+    timeout: float = CLAIM_WAIT,
+) -> NameClaim | None:
+    """Claim ``name`` in ``room`` on the server at ``url``, for this machine.
+
+    Args:
+        url: The signaling server; its port tells servers apart.
+        room: The room.
+        name: The name.
+        exclusive: Take the lock for this process alone, without waiting
+            (the partner bot); by default, share it with other chats of the
+            same name and wait at most ``timeout`` seconds for an exclusive
+            holder to let go.
+        timeout: For a shared claim, how long to wait.
+
+    Returns:
+        The claim, or None if the lock could not be taken: for an exclusive
+        claim, someone here uses the name; for a shared one, the wait timed
+        out. Where the operating system has no ``flock`` (Windows), a claim
+        that holds no lock.
+    """
+    folder = lab_home() / "claims"
+    folder.mkdir(parents=True, exist_ok=True)
+    port = urlsplit(url).port or 8765
+    path = folder / f"{port}.{room}.{name}.lock"
+    # The open file is the lock: it stays open as long as the claim holds.
+    handle = open(path, "ab")
+    try:
+        import fcntl
+    except ImportError:
+        return NameClaim(path, handle)
+    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    deadline = time.monotonic() + (0.0 if exclusive else timeout)
+    while True:
+        try:
+            fcntl.flock(handle, mode | fcntl.LOCK_NB)
+            return NameClaim(path, handle)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                handle.close()
+                return None
+            time.sleep(0.05)
+
+
+def _release(name: str) -> None:
+    claim = _claims.pop(name, None)
+    if claim is not None:
+        claim.release()
 
 
 # Servers this process started.
@@ -235,7 +344,15 @@ def open_chat(
         # Said in the cell, while it runs: a mistyped address would otherwise
         # leave a learner waiting on an empty server of their own.
         print(f"No server answered at {url}, so one was started on this machine.")
-    identity = (keystore or KeyStore()).load_or_create(name, passphrase)
+    # Claimed before the key is read: a partner bot that plays this name
+    # from this key store (p2plab.bot) may be making the key right now.
+    claim = claim_name(url, room, name)
+    try:
+        identity = (keystore or KeyStore()).load_or_create(name, passphrase)
+    except BaseException:
+        if claim is not None:
+            claim.release()
+        raise
     network = get_network()
     global _closing_registered
     if not _closing_registered:
@@ -245,6 +362,7 @@ def open_chat(
     previous = _open.pop(name, None)
     if previous is not None:
         network.call(previous.close())
+    _release(name)
 
     pane = ChatPane(name, partner)
     client = ChatClient(
@@ -255,6 +373,9 @@ def open_chat(
         network.call(client.start())
     except P2PLabError:
         network.call(client.close())
+        if claim is not None:
+            claim.release()
         raise
     _open[name] = client
+    _claims[name] = claim
     return pane

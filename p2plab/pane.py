@@ -1,8 +1,11 @@
 """The chat pane: an ipywidgets view of one :class:`~p2plab.client.ChatClient`.
 
 The pane shows the connection state, both fingerprints (yours and the
-peer's), the transcript, an input box and a Send button, and a log of every
-protocol step. Events arrive on the kernel's network thread while widget
+peer's), the transcript, an input box and a Send button, a "show the wire"
+toggle, and a log of every protocol step (the history of states among
+them). With the toggle on, each message in the transcript also shows how it
+travelled: its nonce, the size of its ciphertext and the ciphertext itself,
+cut short. Events arrive on the kernel's network thread while widget
 clicks arrive on the main thread; ipywidgets is not thread-safe, so every
 write to the pane goes through one lock. Nothing here calls ``print()``:
 output from background work would land in whichever cell happens to be
@@ -41,6 +44,8 @@ _STATE_COLOURS = {
 _DEFAULT_COLOUR = "#cf222e"
 _MAX_LOG = 400
 _MAX_SHOWN = 200
+# A ciphertext up to this many bytes is shown whole on the wire line.
+_WIRE_BYTES = 12
 
 #: Seconds to wait, after Enter, for the browser to send the box's new value.
 ENTER_WAIT = 0.25
@@ -55,6 +60,9 @@ class Line(NamedTuple):
         time: When the line reached the pane, in seconds since the epoch.
         counter: For a message we sent, its number in our sequence.
         delivered: For a message we sent, whether the peer confirmed it.
+        nonce: The message's AES-GCM nonce, as it travelled; empty for a
+            line that did not travel (a refusal).
+        ciphertext: The sealed text with its 16-byte tag, as it travelled.
     """
 
     sender: str
@@ -62,6 +70,25 @@ class Line(NamedTuple):
     time: float
     counter: int | None = None
     delivered: bool = False
+    nonce: bytes = b""
+    ciphertext: bytes = b""
+
+    @property
+    def wire(self) -> str:
+        """How the message travelled, in one line; empty if it did not travel.
+
+        For example ``nonce 000000010000000000000001 · 18 bytes ·
+        9f86d081884c7d65…2b0b822c``: the nonce in hex, the size of the
+        ciphertext (the text's UTF-8 bytes plus the 16-byte tag), and the
+        ciphertext in hex, cut to its first 8 and last 4 bytes.
+        """
+        if not self.ciphertext:
+            return ""
+        data = self.ciphertext
+        shown = data.hex()
+        if len(data) > _WIRE_BYTES:
+            shown = f"{data[:8].hex()}…{data[-4:].hex()}"
+        return f"nonce {self.nonce.hex()} · {len(data)} bytes · {shown}"
 
 
 class ChatPane(widgets.VBox):  # type: ignore[misc]
@@ -107,6 +134,11 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
             layout=widgets.Layout(flex="1"),
         )
         self.send_button = widgets.Button(description="Send", button_style="primary")
+        self.wire = widgets.ToggleButton(
+            value=False,
+            description="show the wire",
+            tooltip="show each message as it travelled: nonce, size, ciphertext",
+        )
         self.connection_log = widgets.HTML("")
         details = widgets.Accordion(
             children=[self.connection_log], titles=("Connection log",)
@@ -120,6 +152,7 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
             (self.transcript, "p2plab-transcript"),
             (self.input, "p2plab-input"),
             (self.send_button, "p2plab-send"),
+            (self.wire, "p2plab-wire"),
             (self.connection_log, "p2plab-log"),
         ):
             widget.add_class(cls)
@@ -128,13 +161,14 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
         self.input.on_msg(self._on_input_message)
         self.input.observe(self._on_value, names="value")
         self.send_button.on_click(lambda _button: self.submit())
+        self.wire.observe(self._on_wire, names="value")
         super().__init__(
             [
                 widgets.HBox([self.heading, self.state]),
                 self.hint,
                 self.fingerprint,
                 self.transcript,
-                widgets.HBox([self.input, self.send_button]),
+                widgets.HBox([self.input, self.send_button, self.wire]),
                 details,
             ]
         )
@@ -184,7 +218,16 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
                 mine = event.data.get("sent", False)
                 sender = self.name if mine else str(event.data["sender"])
                 counter = event.data.get("counter") if mine else None
-                self._add_line(Line(sender, event.data["text"], time.time(), counter))
+                self._add_line(
+                    Line(
+                        sender,
+                        event.data["text"],
+                        time.time(),
+                        counter,
+                        nonce=bytes(event.data.get("nonce", b"")),
+                        ciphertext=bytes(event.data.get("ciphertext", b"")),
+                    )
+                )
             elif event.kind == "delivered":
                 self._mark_delivered(event.data["counter"])
             elif event.kind == "error":
@@ -272,6 +315,7 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
 
     def _render_transcript(self) -> None:
         rows = []
+        wire = self.wire.value
         for line in self.lines[-_MAX_SHOWN:]:
             style = "color:#cf222e" if line.sender == "!" else ""
             who, said = html.escape(line.sender), html.escape(line.text)
@@ -280,7 +324,16 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
                 if line.delivered
                 else ""
             )
-            rows.append(f'<div style="{style}"><b>{who}:</b> {said}{tick}</div>')
+            travelled = ""
+            if wire and line.wire:
+                travelled = (
+                    '<div class="p2plab-wire-line" style="font-family:monospace;'
+                    'font-size:85%;color:#57606a;margin-left:1.5em">'
+                    f"on the wire: {html.escape(line.wire)}</div>"
+                )
+            rows.append(
+                f'<div style="{style}"><b>{who}:</b> {said}{tick}{travelled}</div>'
+            )
         # Newest last, in a box that stays scrolled to the bottom: a reversed
         # flex column starts at its end, so new lines are always in view.
         self.transcript.value = (
@@ -299,6 +352,10 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
         )
 
     # Main-thread callbacks.
+
+    def _on_wire(self, _change: dict[str, Any]) -> None:
+        with self._lock:
+            self._render_transcript()
 
     def submit(self) -> None:
         """Send what the input box holds, as pressing Enter or Send does."""

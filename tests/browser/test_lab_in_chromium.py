@@ -3,7 +3,9 @@
 JupyterLab serves a copy of ``notebooks/``; Chromium opens ``alice.ipynb``
 and ``bob.ipynb`` side by side, runs every cell of both, waits for the two
 chat panes to connect, then types a message into each pane and checks that
-it shows up in the other one.
+it shows up in the other one. Both Run Alls start at once, so Alice's
+notebook may start the partner bot while Bob's opens: the bot either stays
+away or hands Bob over, and no cell of either notebook shows an error.
 """
 
 from __future__ import annotations
@@ -104,6 +106,30 @@ def _wait_for_kernels(page: Any, panels: dict[str, str]) -> None:
 def _pane(page: Any, panel: str) -> Any:
     """Return the chat pane inside the notebook panel with id ``panel``."""
     return page.locator(f'[id="{panel}"] .p2plab-pane')
+
+
+def _no_errors(page: Any, panels: dict[str, str]) -> None:
+    """Check that no cell of either notebook shows an error or a stderr line."""
+    for name, panel in panels.items():
+        outputs = f'[id="{panel}"] .jp-OutputArea-output[data-mime-type='
+        # The same selector finds the printed facts: it does look at outputs.
+        printed = page.locator(outputs + '"application/vnd.jupyter.stdout"]')
+        assert printed.count() > 0, f"no printed output found in {name}'s notebook"
+        shown = page.locator(outputs + '"application/vnd.jupyter.stderr"]')
+        texts = shown.all_inner_texts()
+        assert not texts, f"{name}'s notebook shows errors: {texts}"
+
+
+def _wire(panes: dict[str, Any], name: str) -> None:
+    """Turn on the wire in ``name``'s pane; its messages then show their nonces."""
+    from playwright.sync_api import expect
+
+    pane = panes[name]
+    pane.locator(".p2plab-wire").click()
+    expect(pane.locator(".p2plab-transcript .p2plab-wire-line").first).to_contain_text(
+        re.compile(r"on the wire: nonce [0-9a-f]{24} · \d+ bytes · "),
+        timeout=DELIVERED * 1000,
+    )
 
 
 def _send_and_check(panes: dict[str, Any], sender: str, receiver: str) -> None:
@@ -209,6 +235,9 @@ def test_alice_and_bob_chat_in_chromium(
         steps.append(("10 typed quickly", time.monotonic() - started))
         _burst(panes, "bob", "alice", typed=False)
         steps.append(("10 pasted and sent at once", time.monotonic() - started))
+        _wire(panes, "bob")
+        steps.append(("wire shown", time.monotonic() - started))
+        _no_errors(page, panels)
         assert not outside, f"the page asked for other hosts: {outside}"
     except BaseException:
         print(f"screenshot of the failed run: {screenshot}")

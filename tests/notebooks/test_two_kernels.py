@@ -1,11 +1,16 @@
 """Alice and Bob in two real kernels, running the real notebooks.
 
 A signaling server runs in this process on 127.0.0.1. Two ipykernel kernels,
-each with its own HOME, P2PLAB_HOME, IPython and Jupyter folders, run the
-code cells of ``notebooks/alice.ipynb`` and ``notebooks/bob.ipynb``. The test
-then talks to each kernel the way JupyterLab does: it types into a pane by
-sending the widget's ``comm_msg`` and watches the other kernel's IOPub channel
-for the transcript update, without running any cell there.
+each with its own HOME, IPython and Jupyter folders, run the code cells of
+``notebooks/alice.ipynb`` and ``notebooks/bob.ipynb``. They share one
+P2PLAB_HOME, as two notebooks of one learner on one laptop do: the key store
+is the machine's. Alice runs first, alone, so her notebook starts the partner
+bot, which plays Bob with Bob's key from that key store; then Bob's notebook
+runs, takes the name over from the bot, and calls Alice.
+
+The test then talks to each kernel the way JupyterLab does: it types into a
+pane by sending the widget's ``comm_msg`` and watches the other kernel's IOPub
+channel for the transcript update, without running any cell there.
 """
 
 from __future__ import annotations
@@ -38,7 +43,6 @@ BUSY = 3.0
 
 ISOLATED_DIRS = (
     "HOME",
-    "P2PLAB_HOME",
     "IPYTHONDIR",
     "JUPYTER_CONFIG_DIR",
     "JUPYTER_DATA_DIR",
@@ -53,9 +57,12 @@ class Kernel:
         name: Who runs in it, ``"alice"`` or ``"bob"``.
         folder: A private folder for its home, settings and log.
         server_url: The signaling server its notebook should use.
+        lab_home: The lab's folder (key store, claims), shared by the kernels.
     """
 
-    def __init__(self, name: str, folder: Path, server_url: str) -> None:
+    def __init__(
+        self, name: str, folder: Path, server_url: str, lab_home: Path
+    ) -> None:
         self.name = name
         self.log = folder / "kernel.log"
         env = {
@@ -68,6 +75,7 @@ class Kernel:
             path.mkdir()
             env[var] = str(path)
         env["P2PLAB_SERVER"] = server_url
+        env["P2PLAB_HOME"] = str(lab_home)
         # The kernels import p2plab from this checkout, whatever is installed.
         paths = (str(REPO), str(REPO / "server"), env.get("PYTHONPATH", ""))
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
@@ -237,9 +245,10 @@ def kernels(
 ) -> Iterator[tuple[Kernel, Kernel]]:
     """Alice's and Bob's kernels, each after running its whole notebook."""
     started: list[Kernel] = []
+    lab_home = tmp_path_factory.mktemp("p2plab-home")
     try:
         for name in ("alice", "bob"):
-            kernel = Kernel(name, tmp_path_factory.mktemp(name), server_url)
+            kernel = Kernel(name, tmp_path_factory.mktemp(name), server_url, lab_home)
             started.append(kernel)
             kernel.run_notebook(NOTEBOOKS / f"{name}.ipynb")
         alice, bob = started
@@ -259,6 +268,22 @@ def kernels(
     finally:
         for kernel in started:
             kernel.shutdown()
+
+
+def test_bot_handed_bob_over_to_bobs_notebook(kernels: tuple[Kernel, Kernel]) -> None:
+    """The bot Alice started ended when Bob's notebook took the name (code 4001)."""
+    alice, bob = kernels
+
+    assert alice.value("partner.status") == "ended"
+    assert "4001" in alice.value("partner.reason")
+    # It said so on its way out; its process ends a moment later.
+    deadline = time.monotonic() + DELIVERED
+    while alice.value("partner.running"):
+        assert time.monotonic() < deadline, "the bot's process is still running"
+        time.sleep(0.1)
+    assert alice.value("reply").startswith("(partner bot) I got 54 bytes")
+    assert "state: " in alice.value("pane.connection_log.value")
+    assert bob.value("pane.client.signaling.frames[2].message['peers']") == ["alice"]
 
 
 def test_notebooks_connect(kernels: tuple[Kernel, Kernel]) -> None:

@@ -13,11 +13,11 @@ import pytest
 
 from p2plab import ChatClient, ChatPane, Event, Identity
 from p2plab.network import NetworkThread
-from p2plab.pane import ENTER_WAIT
+from p2plab.pane import ENTER_WAIT, Line
 from p2plab.signaling import Backoff
 
 if TYPE_CHECKING:
-    from conftest import RestartableServer
+    from conftest import RestartableServer, RunningServer
 
 Until = Callable[..., Awaitable[None]]
 
@@ -283,6 +283,110 @@ def test_pane_never_prints(
     wait_for(lambda: len(pane.lines) == 3, "the refusal")
 
     assert capfd.readouterr() == ("", "")
+
+
+def test_state_history_is_kept_and_logged() -> None:
+    """Every state stays in the history and in the log, in order, with its detail."""
+    pane = ChatPane("alice", "bob")
+
+    for state, detail in (
+        ("joining", "connecting to the server"),
+        ("waiting", "bob is not here yet"),
+        ("connecting", "answering bob"),
+        ("connected", "chatting with bob"),
+    ):
+        pane.handle(Event("state", detail, {"state": state}))
+
+    assert [state for _, state, _ in pane.states] == [
+        "offline",
+        "joining",
+        "waiting",
+        "connecting",
+        "connected",
+    ]
+    log = pane.connection_log.value
+    positions = [
+        log.index(f"state: {detail}")
+        for detail in ("connecting to the server", "bob is not here yet", "answering")
+    ]
+    assert positions == sorted(positions)
+
+
+# The wire view.
+
+NONCE = bytes.fromhex("000000020000000000000007")
+SEALED = bytes(range(40))
+
+
+def test_wire_line_gives_nonce_size_and_a_cut_ciphertext() -> None:
+    """A line's wire text has the nonce, the ciphertext's size, and its ends in hex."""
+    line = Line("bob", "hello", 0.0, nonce=NONCE, ciphertext=SEALED)
+    short = Line("bob", "", 0.0, nonce=NONCE, ciphertext=bytes(range(12)))
+
+    assert line.wire == (
+        "nonce 000000020000000000000007 · 40 bytes · 0001020304050607…24252627"
+    )
+    assert short.wire.endswith("· 12 bytes · 000102030405060708090a0b")
+    assert Line("!", "refused", 0.0).wire == ""
+
+
+def test_the_wire_toggle_shows_how_each_message_travelled() -> None:
+    """Off, the transcript shows text only; on, each message also shows its wire."""
+    pane = ChatPane("alice", "bob")
+    pane.handle(
+        Event(
+            "message",
+            "opened #7",
+            {"sender": "bob", "text": "hi", "nonce": NONCE, "ciphertext": SEALED},
+        )
+    )
+    pane.handle(Event("error", "a message failed authentication"))
+    hidden = pane.transcript.value
+
+    pane.wire.value = True
+    shown = pane.transcript.value
+    pane.wire.value = False
+
+    assert "on the wire" not in hidden and NONCE.hex() not in hidden
+    assert shown.count("on the wire: ") == 1
+    assert f"nonce {NONCE.hex()} · 40 bytes · 0001020304050607…24252627" in shown
+    assert pane.transcript.value == hidden
+    assert pane.wire.description == "show the wire"
+    assert "p2plab-wire" in pane.wire._dom_classes
+
+
+async def test_a_real_chat_shows_its_wire_and_both_fingerprints(
+    server: RunningServer,
+    clients: list[ChatClient],
+    alice_id: Identity,
+    bob_id: Identity,
+    until: Until,
+) -> None:
+    """In a real chat the wire shows each message's own nonce and sealed size."""
+    alice = ChatClient("alice", alice_id, server.url, partner="bob", backoff=None)
+    bob = ChatClient("bob", bob_id, server.url, partner="alice", backoff=None)
+    clients.extend([alice, bob])
+    pane = ChatPane("alice", "bob")
+    pane.attach(alice, loop_submit(asyncio.get_running_loop()))
+    await alice.start()
+    await bob.start()
+    await alice.wait_ready(TIMEOUT)
+    pane.wire.value = True
+
+    sent = await bob.send("ciphertext, please")
+    await until(lambda: pane.lines, what="bob's message")
+    mine = await alice.send("and back")
+    await until(lambda: pane.lines[-1].delivered, what="bob's receipt")
+
+    received, own = pane.lines
+    assert received.nonce == sent.data["nonce"]
+    assert received.ciphertext == sent.data["ciphertext"]
+    assert len(received.ciphertext) == len("ciphertext, please") + 16
+    assert own.nonce == mine.data["nonce"] and own.nonce != received.nonce
+    for line in pane.lines:
+        assert f"on the wire: {line.wire}" in pane.transcript.value
+    assert alice_id.fingerprint in pane.fingerprint.value
+    assert bob_id.fingerprint in pane.fingerprint.value
 
 
 def test_repr_names_the_chat_only() -> None:

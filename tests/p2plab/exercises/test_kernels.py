@@ -1,0 +1,101 @@
+"""Lesson 08's exercise checks: the worked solutions pass, wrong answers get hints."""
+
+from __future__ import annotations
+
+import pytest
+
+from p2plab.exercises import kernels as check
+
+from .conftest import load_solutions
+
+solutions = load_solutions("08_two_kernels")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["network_threads", "takeover_code", "server_saw", "bot_on_class_server"],
+)
+def test_each_solution_passes_its_check(name: str) -> None:
+    """The worked answer to each exercise gets a tick."""
+    result = getattr(check, name)(getattr(solutions, name)())
+    assert result, str(result)
+    assert str(result).startswith("✓ ")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["network_threads", "takeover_code", "server_saw", "bot_on_class_server"],
+)
+def test_the_placeholder_is_not_tried_yet(name: str) -> None:
+    """An answer left as ``...`` is neither right nor wrong."""
+    result = getattr(check, name)(...)
+    assert not result and not result.tried
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (1, "count Alice's kernel and Bob's kernel"),
+        (0, "a thread of its own for the network"),
+        (3, "the signaling server is not a kernel"),
+        ("two", "one network thread per kernel"),
+    ],
+)
+def test_network_threads_hints(answer: object, hint: str) -> None:
+    """Counting one kernel, none, or the server too gets its own hint."""
+    assert hint in check.network_threads(answer).message
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (1000, "an ordinary close"),
+        (1006, "a server or a network gone"),
+        (4000, "the right range"),
+        (None, "docs/protocol.md"),
+    ],
+)
+def test_takeover_code_hints(answer: object, hint: str) -> None:
+    """Standard close codes, and near misses, get hints, not the code."""
+    message = check.takeover_code(answer).message
+    assert hint in message and "4001" not in message
+
+
+def test_takeover_code_takes_text_too() -> None:
+    """The code written as text counts as well."""
+    assert check.takeover_code("4001")
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        ({"a", "b", "c", "d"}, "the session key travels wrapped"),
+        ("a b c e", "chat messages travel sealed"),
+        (["a", "b", "c", "f"], "the nonce travels beside the ciphertext"),
+        ({"a", "b"}, "the server relays the offer and the answer"),
+        ({"c"}, "a join carries a name and a public key"),
+        (42, "give a set of letters"),
+    ],
+)
+def test_server_saw_hints(answer: object, hint: str) -> None:
+    """Each secret wrongly counted, and each public thing missed, has its hint."""
+    assert hint in check.server_saw(answer).message
+
+
+def test_server_saw_reads_letters_in_any_form() -> None:
+    """A set, a list, or letters in a string, in any case, are read alike."""
+    for answer in ({"a", "b", "c"}, ["C", "b", "a"], "a, b, c"):
+        assert check.server_saw(answer)
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        ("playing", "the bot stays out unless told allow_remote=True"),
+        ("declined", "decided before anything is sent"),
+        ("stopped", "help(bot.PartnerBot)"),
+    ],
+)
+def test_bot_on_class_server_hints(answer: str, hint: str) -> None:
+    """Other statuses get hints that say why not."""
+    assert hint in check.bot_on_class_server(answer).message
