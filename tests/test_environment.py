@@ -66,3 +66,14 @@ def test_standalone_server_needs_only_websockets() -> None:
     main = _pyproject()
     server = _requirements(meta["project"]["dependencies"])
     assert server["websockets"] == main["websockets"]
+
+
+def test_every_package_folder_is_installed() -> None:
+    """Each folder of p2plab with an ``__init__.py`` is listed for the wheel."""
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(meta["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "p2plab").rglob("__init__.py")
+    }
+    assert found <= listed
