@@ -9,7 +9,10 @@ and passes the learner's answer to a check::
     check.tag_size(answer)
 
 A check returns a :class:`Verdict`, shown as one line: ``✓`` with a word of
-praise, or a hint about what to look at next. An answer left as ``...``
+praise, or a hint about what to look at next. Every check treats numbers
+the same way: a whole number written as a float (``512.0``) counts as that
+number, and a number written as text (``"512"``) is refused, with a hint
+saying that the value is right but should be a number. An answer left as ``...``
 (the placeholder) is "not tried yet", so that Run All goes through a lesson
 whose exercises are still open. A check never raises on a wrong answer,
 whatever its type: a learner's mistake is not an error.
@@ -24,10 +27,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["NOT_TRIED", "Hint", "Verdict", "verdict"]
+__all__ = ["AS_TEXT", "NOT_TRIED", "Hint", "Verdict", "verdict"]
 
 #: What a check says of an answer still left as the placeholder ``...``.
 NOT_TRIED = "not tried yet: replace the ... with your answer and run the cell again"
+
+#: What a check says of the right number given as text.
+AS_TEXT = "the value is right, but it is text: give it as a number, without quotes"
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,12 @@ def verdict(
     """
     if answer is ...:
         return Verdict(exercise, False, NOT_TRIED, tried=False)
-    if _holds(right, answer):
+    number = _number(answer)
+    if isinstance(answer, str) and number is not None and _holds(right, number):
+        return Verdict(exercise, False, AS_TEXT)
+    if _holds(right, answer) or (
+        isinstance(answer, float) and number is not None and _holds(right, number)
+    ):
         return Verdict(exercise, True, praise)
     for hint in hints:
         if _holds(hint.applies, answer):
@@ -110,3 +121,19 @@ def _holds(test: Callable[[Any], bool], answer: Any) -> bool:
         return bool(test(answer))
     except Exception:
         return False
+
+
+def _number(answer: Any) -> int | float | None:
+    """The number a text or a float stands for, ints for whole numbers."""
+    if isinstance(answer, str):
+        try:
+            value = float(answer.strip().replace("_", ""))
+        except ValueError:
+            return None
+    elif isinstance(answer, float):
+        value = answer
+    else:
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    return int(value) if value.is_integer() else value

@@ -42,10 +42,6 @@ def priority(answer: Any) -> Verdict:
         lambda a: isinstance(a, int) and a == _SRFLX_PRIORITY,
         [
             Hint(
-                lambda a: isinstance(a, float) and a == _SRFLX_PRIORITY,
-                "the right value, but as a float: a priority is a whole number",
-            ),
-            Hint(
                 lambda a: a == join_priority(126, 65535, 1),
                 "that is the priority of a host candidate; use the type "
                 "preference of srflx",

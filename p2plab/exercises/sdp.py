@@ -43,14 +43,6 @@ def _is_int(answer: Any) -> bool:
     return isinstance(answer, int) and not isinstance(answer, bool)
 
 
-def _as_text(right: int) -> Hint:
-    """The hint for the right number given as text."""
-    return Hint(
-        lambda a: isinstance(a, str) and a.strip() == str(right),
-        "that is text: give the number, e.g. with int(...)",
-    )
-
-
 def sctp_port(answer: Any, sdp: str) -> Verdict:
     """Check the SCTP port that ``sdp`` names, as a number."""
     right = int(_value(sdp, "sctp-port"))
@@ -62,7 +54,6 @@ def sctp_port(answer: Any, sdp: str) -> Verdict:
         answer,
         lambda a: _is_int(a) and a == right,
         [
-            _as_text(right),
             Hint(
                 lambda a: int(a) == udp,
                 "that is the UDP port of the m= line and of the candidate, which "
@@ -87,7 +78,6 @@ def candidate_port(answer: Any, offer_sdp: str) -> Verdict:
         answer,
         lambda a: _is_int(a) and a == right,
         [
-            _as_text(right),
             Hint(
                 lambda a: str(a) == sctp,
                 "that is the SCTP port, which lives inside DTLS; the candidate's "
@@ -172,7 +162,6 @@ def candidate_count(answer: Any, offer_sdp: str) -> Verdict:
         answer,
         lambda a: _is_int(a) and a == right,
         [
-            _as_text(right),
             Hint(
                 lambda a: a == right + 1,
                 "a=end-of-candidates is not a candidate: it says that none follow",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from p2plab.exercises import AS_TEXT
 from p2plab.exercises import kernels as check
 
 from .conftest import load_solutions
@@ -61,9 +62,9 @@ def test_takeover_code_hints(answer: object, hint: str) -> None:
     assert hint in message and "4001" not in message
 
 
-def test_takeover_code_takes_text_too() -> None:
-    """The code written as text counts as well."""
-    assert check.takeover_code("4001")
+def test_takeover_code_as_text_is_refused_kindly() -> None:
+    """The code written as text gets the hint that it should be a number."""
+    assert check.takeover_code("4001").message == AS_TEXT
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from p2plab.exercises import NOT_TRIED
+from p2plab.exercises import AS_TEXT, NOT_TRIED
 from p2plab.exercises import sdp as check
 from p2plab.peer import Peer
 
@@ -87,7 +87,7 @@ async def test_placeholders_are_not_tried(sdp: Descriptions) -> None:
 async def test_sctp_port_mistakes(sdp: Descriptions) -> None:
     """Text, the UDP port and the message size each get their own hint."""
     udp = port_of_media(sdp.offer)
-    assert "that is text" in check.sctp_port("5000", sdp.offer).message
+    assert AS_TEXT == check.sctp_port("5000", sdp.offer).message
     assert "UDP port of the m= line" in check.sctp_port(udp, sdp.offer).message
     assert "a size in bytes" in check.sctp_port(262144, sdp.offer).message
     assert "a=sctp-port:" in check.sctp_port(None, sdp.offer).message
@@ -101,7 +101,7 @@ async def test_candidate_port_mistakes(sdp: Descriptions) -> None:
     priority = check.candidate_port(2130706431, sdp.offer)
     assert "priority" in priority.message
     assert "count the fields" in check.candidate_port(1, sdp.offer).message
-    assert "that is text" in check.candidate_port(str(udp), sdp.offer).message
+    assert AS_TEXT == check.candidate_port(str(udp), sdp.offer).message
     joined = check.candidate_port(f"127.0.0.1:{udp}", sdp.offer)
     assert "the port alone" in joined.message
     assert str(udp) not in check.candidate_port(udp + 1, sdp.offer).message
@@ -124,7 +124,7 @@ async def test_candidate_count_mistakes(sdp: Descriptions) -> None:
     """Counting end-of-candidates, both descriptions, or nothing gets a hint."""
     assert "end-of-candidates" in check.candidate_count(2, sdp.offer).message
     assert "end-of-candidates" not in check.candidate_count(1, sdp.offer).message
-    assert "that is text" in check.candidate_count("1", sdp.offer).message
+    assert AS_TEXT == check.candidate_count("1", sdp.offer).message
     assert "look for lines" in check.candidate_count(0, sdp.offer).message
     assert check.candidate_count(1, sdp.offer)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from p2plab.exercises import NOT_TRIED, Hint, verdict
+from p2plab.exercises import AS_TEXT, NOT_TRIED, Hint, verdict
 
 
 def check(answer: object) -> object:
@@ -42,3 +42,12 @@ def test_placeholder_is_not_tried_yet() -> None:
     assert not result and not result.tried
     assert result.message == NOT_TRIED
     assert str(result).startswith("· tag size: not tried yet")
+
+
+def test_numbers_are_judged_the_same_in_every_check() -> None:
+    """A whole float counts as its int; the right number as text gets one hint."""
+    assert check(16.0)
+    assert check(" 16 ").message == AS_TEXT
+    assert check("16.0").message == AS_TEXT
+    assert not check(16.5) and not check("nan") and not check("1e999")
+    assert check("128").message == "count the bytes that seal() adds to the plaintext"
