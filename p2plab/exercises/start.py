@@ -44,13 +44,11 @@ def byte_count(answer: Any, server: LessonServer) -> Verdict:
             ),
             Hint(
                 lambda a: a == read,
-                "that counts what the server read from alice; add what it "
-                "wrote to her",
+                "that counts what the server read from alice; add what it wrote to her",
             ),
             Hint(
                 lambda a: a == total - read,
-                "that counts what the server wrote to alice; add what it read "
-                "from her",
+                "that counts what the server wrote to alice; add what it read from her",
             ),
             Hint(
                 lambda a: a == sum(seen.size for seen in server.saw("bob")),
@@ -59,6 +57,7 @@ def byte_count(answer: Any, server: LessonServer) -> Verdict:
         ],
         otherwise='add up the .size of every item of server.saw("alice"), '
         "e.g. with sum()",
+        praise="right: every one of those bytes the server could read",
     )
 
 
@@ -80,7 +79,7 @@ def written_to_bob(answer: Any, server: LessonServer) -> Verdict:
         [
             Hint(
                 lambda a: isinstance(a, str | set | frozenset | dict),
-                "give a list of types, in order, like [\"a\", \"b\"]",
+                'give a list of types, in order, like ["a", "b"]',
             ),
             Hint(
                 lambda a: _types(a) == types("bob", "<"),

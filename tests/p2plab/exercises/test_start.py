@@ -53,7 +53,7 @@ def test_solutions_pass_their_checks(server: LessonServer) -> None:
 
 
 def test_the_server_wrote_four_frames_to_the_caller(server: LessonServer) -> None:
-    """Bob, who calls, got the hello, the welcome, the key he asked for and the answer."""
+    """Bob, the caller, got the hello, the welcome, the key he asked for, the answer."""
     assert solutions.written_to_bob(server) == ["hello", "welcome", "key", "answer"]
 
 
@@ -102,11 +102,11 @@ def test_byte_count_takes_a_whole_float(server: LessonServer) -> None:
         (["Hello", "welcome", "Key ", "answer"], "types are exact"),
         (["hello", "welcome", "answer", "key"], "wrong order"),
         (["welcome", "key", "answer"], "some are missing"),
-        (["offer"], "direction is \">\""),
+        (["offer"], 'direction is ">"'),
     ],
 )
 def test_written_to_bob_hints(answer: Any, hint: str, server: LessonServer) -> None:
-    """The other direction, the other user, a set, a slip of case or order: a hint each."""
+    """The other direction or user, a set, a slip of case or order: a hint each."""
     result = check.written_to_bob(answer, server)
     assert not result and hint in result.message
 
