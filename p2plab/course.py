@@ -3,7 +3,9 @@
 A chat in p2plab goes through six steps, from a server that introduces two
 people to messages that only those two can read. Each step has a lesson of
 its own (02 to 07), and lesson 08 runs them all between two kernels, the
-way ``alice.ipynb`` and ``bob.ipynb`` do. :class:`CourseMap` shows the steps
+way ``alice.ipynb`` and ``bob.ipynb`` do. The lessons take the RSA key pairs
+fourth, though a chat uses them from the first step on: each user joins the
+server with a public key. :class:`CourseMap` shows the steps
 as a table, with the route each step's data takes (through the signaling
 server, or directly between the peers) and a link to its lesson::
 
@@ -24,7 +26,8 @@ class Step:
     """One step of a chat's set-up, and the lesson that teaches it.
 
     Attributes:
-        number: 1 to 6, in the order the lessons take them.
+        number: 1 to 6, in the order the lessons take them. A chat needs
+            step 4 from the start: the join already carries the public key.
         name: A few words.
         lesson: The lesson notebook's name, without ``.ipynb``.
         route: Where the step's data goes.
@@ -67,9 +70,10 @@ STEPS: tuple[Step, ...] = (
         4,
         "RSA identities",
         "05-rsa-identities",
-        "public key to the server, private key stays",
-        "Each user has an RSA key pair; the server hands out the public "
-        "half, the private half never leaves its machine.",
+        "public key at the join; private key stays",
+        "Each user has an RSA key pair from the start: the join (step 1) "
+        "publishes the public half, which the server hands out; the private "
+        "half never leaves its machine.",
     ),
     Step(
         5,

@@ -6,15 +6,14 @@ from p2plab.lesson import LessonServer
 from p2plab.sealing import TAG_SIZE
 
 
-def frame_count(server: LessonServer) -> int:
-    """Every frame the server read from alice or wrote to her."""
-    return len(server.saw("alice"))
+def byte_count(server: LessonServer) -> int:
+    """The sizes of every frame the server read from alice or wrote to her."""
+    return sum(seen.size for seen in server.saw("alice"))
 
 
-def caller(server: LessonServer) -> str:
-    """The user the server read the offer from: the caller."""
-    offer = next(s for s in server.saw() if s.type == "offer" and s.direction == "<")
-    return offer.user
+def written_to_bob(server: LessonServer) -> list[str]:
+    """The types of the frames the server wrote to bob (direction ">"), in order."""
+    return [seen.type for seen in server.saw("bob") if seen.direction == ">"]
 
 
 def ciphertext_size(text: str) -> int:

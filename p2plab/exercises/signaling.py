@@ -2,7 +2,9 @@
 
 Each exercise has the learner do something with the lesson's own server:
 relay a candidate, count frames, read a join, try another room. The checks
-judge the answer and, for a wrong one, point at the usual mistake.
+judge the answer and, for a wrong one, point at the usual mistake. Names and
+error codes are exact text, as the server wrote them: one that differs only
+in case, spaces or the kind of dash gets a hint saying so.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..lesson import LessonServer
+from ..signaling import SignalingClient
 from . import Hint, Verdict, verdict
 
 __all__ = ["JOIN_FIELDS", "frames_read", "join_fields", "other_room", "sender"]
@@ -21,13 +24,29 @@ JOIN_FIELDS = frozenset({"type", "room", "name", "key", "challenge", "signature"
 _SECRETS = ("private", "passphrase", "session", "secret", "pkcs8")
 
 
-def sender(answer: Any) -> Verdict:
-    """Check the ``from`` field of the candidate that bob relayed to alice."""
+def sender(answer: Any, alice: SignalingClient) -> Verdict:
+    """Check the ``from`` field of the candidate that bob relayed to alice.
+
+    Args:
+        answer: The learner's answer.
+        alice: Alice's signaling client, whose received frames are read now:
+            the answer is right only once a candidate has reached her.
+    """
+    senders = {
+        frame.message.get("from")
+        for frame in alice.frames
+        if frame.direction == "<" and frame.message.get("type") == "candidate"
+    }
     return verdict(
         "who sent it",
         answer,
-        lambda a: a == "bob",
+        lambda a: a in senders,
         [
+            Hint(
+                lambda a: not senders,
+                "no candidate has reached alice yet: make bob relay one first, "
+                "then wait for it with lesson.arrived(alice, 'candidate')",
+            ),
             Hint(
                 lambda a: isinstance(a, dict),
                 "that is the whole message: give only the value of its 'from' "
@@ -44,8 +63,9 @@ def sender(answer: Any) -> Verdict:
                 "not its own",
             ),
             Hint(
-                lambda a: isinstance(a, str) and a.strip().lower() == "bob",
-                "names are exact: compare case and spaces with the name used to join",
+                lambda a: _loose(a) in senders,
+                "the right name, but names are exact: write it as the server "
+                "wrote it, in the same case and without spaces",
             ),
         ],
         otherwise="read the 'from' field of the message "
@@ -76,7 +96,7 @@ def frames_read(answer: Any, server: LessonServer) -> Verdict:
         [
             Hint(
                 lambda a: not count(a),
-                "give a number, e.g. the len() of the frames you kept",
+                "give a whole number, e.g. the len() of the frames you kept",
             ),
             Hint(
                 lambda a: a == len(mine) and written > 0,
@@ -171,7 +191,12 @@ def other_room(answer: Any) -> Verdict:
                 "that is the exception: give its code, a string (its .code)",
             ),
             Hint(
-                lambda a: isinstance(a, str) and "unknown-peer" in a,
+                lambda a: _loose(a) == "unknown-peer",
+                "the right code, but codes are exact: write it as the server "
+                "wrote it, in lower case, with hyphens and without spaces",
+            ),
+            Hint(
+                lambda a: isinstance(a, str) and "unknown-peer" in _loose(a),
                 "give just the code, the short word in brackets",
             ),
             Hint(
@@ -185,7 +210,14 @@ def other_room(answer: Any) -> Verdict:
                 "then the lookup failed",
             ),
         ],
-        otherwise="run carol's lookup of 'bob' inside lesson.shows_error(), or "
-        "catch the SignalingError and read its code",
+        otherwise="run carol's lookup of 'bob' inside lesson.shows_error() and "
+        "read the code in brackets, or catch the SignalingError and read its .code",
         praise="right: a user in another room does not exist, as far as carol can tell",
     )
+
+
+def _loose(answer: Any) -> str:
+    """A text as a slip would write it: any case, spaces around, _ or space for -."""
+    if not isinstance(answer, str):
+        raise TypeError("not a text")
+    return "-".join(answer.strip().lower().replace("_", " ").replace("-", " ").split())

@@ -41,13 +41,21 @@ def run(
 def test_sender(run: tuple, solutions: ModuleType) -> None:
     """The solution's sender passes; the recipient, the server or a dict get hints."""
     _, alice, bob = run
-    assert check.sender(solutions.sender(alice, bob))
+    assert check.sender(solutions.sender(alice, bob), alice)
 
-    assert "recipient" in check.sender("alice").message
-    assert "not its own" in check.sender("server").message
-    assert "whole message" in check.sender({"from": "bob"}).message
-    assert "exact" in check.sender("Bob").message
-    assert not check.sender(...).tried
+    assert "recipient" in check.sender("alice", alice).message
+    assert "not its own" in check.sender("server", alice).message
+    assert "whole message" in check.sender({"from": "bob"}, alice).message
+    assert "names are exact" in check.sender("Bob", alice).message
+    assert "names are exact" in check.sender(" bob ", alice).message
+    assert not check.sender(..., alice).tried
+
+
+def test_sender_needs_a_relayed_candidate(run: tuple) -> None:
+    """Before any candidate reached alice, even "bob" is refused, with what to do."""
+    _, alice, _ = run
+    result = check.sender("bob", alice)
+    assert not result and "make bob relay one first" in result.message
 
 
 def test_frames_read(run: tuple, solutions: ModuleType) -> None:
@@ -65,6 +73,7 @@ def test_frames_read(run: tuple, solutions: ModuleType) -> None:
     assert "close" in check.frames_read(right - 1, server).message
     assert "number" in check.frames_read("3", server).message
     assert "number" in check.frames_read(True, server).message
+    assert check.frames_read(float(right), server)
 
 
 def test_frames_read_follows_the_run(run: tuple) -> None:
@@ -103,6 +112,8 @@ def test_other_room(run: tuple, solutions: ModuleType) -> None:
     error = SignalingError("unknown-peer", "no user called 'bob'")
     assert "exception" in check.other_room(error).message
     assert "just the code" in check.other_room(str(error)).message
+    for slip in ("Unknown-Peer", " unknown-peer", "unknown_peer", "UNKNOWN PEER"):
+        assert "codes are exact" in check.other_room(slip).message, slip
     assert "did join" in check.other_room("not-joined").message
     assert "refuses a join" in check.other_room("name-taken").message
     assert "shows_error" in check.other_room("bad-field").message

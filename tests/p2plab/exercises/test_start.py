@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from p2plab import Event, lesson
-from p2plab.exercises import NOT_TRIED
+from p2plab.exercises import AS_TEXT, NOT_TRIED
 from p2plab.exercises import start as check
 from p2plab.lesson import LessonServer
 
@@ -47,76 +47,90 @@ def server(run: Run) -> LessonServer:
 
 def test_solutions_pass_their_checks(server: LessonServer) -> None:
     """The worked answer to each exercise gets a passing verdict."""
-    assert check.frame_count(solutions.frame_count(server), server)
-    assert check.caller(solutions.caller(server), server)
+    assert check.byte_count(solutions.byte_count(server), server)
+    assert check.written_to_bob(solutions.written_to_bob(server), server)
     assert check.ciphertext_size(solutions.ciphertext_size(TEXT), TEXT)
 
 
-def test_the_caller_is_the_one_who_arrived_second(server: LessonServer) -> None:
-    """In chat_pair Bob arrives second and calls, so he is the caller."""
-    assert solutions.caller(server) == "bob"
+def test_the_server_wrote_four_frames_to_the_caller(server: LessonServer) -> None:
+    """Bob, the caller, got the hello, the welcome, the key he asked for, the answer."""
+    assert solutions.written_to_bob(server) == ["hello", "welcome", "key", "answer"]
 
 
 def test_the_placeholder_is_not_tried_yet(server: LessonServer) -> None:
     """Every check says "not tried yet" to the placeholder ``...``."""
     for result in (
-        check.frame_count(..., server),
-        check.caller(..., server),
+        check.byte_count(..., server),
+        check.written_to_bob(..., server),
         check.ciphertext_size(..., TEXT),
     ):
         assert not result and not result.tried and result.message == NOT_TRIED
 
 
-def test_frame_count_hints(server: LessonServer) -> None:
-    """Counting everyone, one direction only, or bob gets its own hint."""
-    read = sum(1 for s in server.saw("alice") if s.direction == "<")
+def test_byte_count_hints(server: LessonServer) -> None:
+    """Counting frames, everyone, one direction only, or bob gets its own hint."""
+    mine = server.saw("alice")
+    read = sum(s.size for s in mine if s.direction == "<")
+    total = sum(s.size for s in mine)
     attempts = {
-        len(server.saw()): "every user's frames",
-        read: "count what it wrote to her too",
-        len(server.saw("alice")) - read: "count what it read from her too",
-        "eight": "count the items",
+        len(mine): "the number of frames",
+        sum(s.size for s in server.saw()): "every user's bytes",
+        read: "add what it wrote to her",
+        total - read: "add what it read from her",
+        sum(s.size for s in server.saw("bob")): "bob's total",
+        "many": "add up the .size",
+        str(total): AS_TEXT,
     }
     for answer, hint in attempts.items():
-        result = check.frame_count(answer, server)
+        result = check.byte_count(answer, server)
         assert not result and hint in result.message, answer
 
 
-def test_frame_count_hint_for_bob(server: LessonServer) -> None:
-    """Bob's count (he never gets a "joined" frame) is named as Bob's."""
-    result = check.frame_count(len(server.saw("bob")), server)
-    assert not result and "bob's count" in result.message
+def test_byte_count_takes_a_whole_float(server: LessonServer) -> None:
+    """The total written as a float counts, as every check counts numbers."""
+    assert check.byte_count(float(solutions.byte_count(server)), server)
 
 
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
-        ("alice", "who did it read the offer from"),
-        (1, "answer with a name"),
-        ("eve", "look for the frame of type"),
+        ("hello welcome key answer", "give a list"),
+        ({"hello", "welcome", "key", "answer"}, "give a list"),
+        (["join", "lookup", "offer"], "read from bob"),
+        (["hello", "join", "welcome", "lookup", "key", "offer", "answer"], "every"),
+        (["hello", "welcome", "joined", "offer", "key"], "wrote to alice"),
+        (["Hello", "welcome", "Key ", "answer"], "types are exact"),
+        (["hello", "welcome", "answer", "key"], "wrong order"),
+        (["welcome", "key", "answer"], "some are missing"),
+        (["offer"], 'direction is ">"'),
     ],
 )
-def test_caller_hints(answer: Any, hint: str, server: LessonServer) -> None:
-    """Naming the recipient of the offer, or no name at all, gets a hint."""
-    result = check.caller(answer, server)
+def test_written_to_bob_hints(answer: Any, hint: str, server: LessonServer) -> None:
+    """The other direction or user, a set, a slip of case or order: a hint each."""
+    result = check.written_to_bob(answer, server)
     assert not result and hint in result.message
 
 
-def test_caller_ignores_case_and_spaces(server: LessonServer) -> None:
-    """ " Bob " and "BOB" are the same name as "bob"."""
-    assert check.caller(" Bob ", server) and check.caller("BOB", server)
+def test_written_to_bob_takes_a_tuple(server: LessonServer) -> None:
+    """Any sequence in the right order passes, a tuple as well as a list."""
+    assert check.written_to_bob(("hello", "welcome", "key", "answer"), server)
 
 
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
         (len(TEXT) + 16, "count bytes, not characters"),
+        (len(TEXT), "the number of characters"),
         (len(TEXT.encode()), "appends something"),
-        (len(TEXT.encode()) + 28, "the nonce travels in a field of its own"),
+        (len(TEXT.encode()) + 12, "the nonce (12 bytes) travels"),
+        (len(TEXT.encode()) + 28, "the nonce (12 bytes) travels"),
         (len(TEXT.encode()) + 128, "128 bits"),
+        (46, "alice's message"),
         (3, "compare len(text.encode())"),
+        ("32", AS_TEXT),
     ],
 )
-def test_ciphertext_size_hints(answer: int, hint: str) -> None:
+def test_ciphertext_size_hints(answer: Any, hint: str) -> None:
     """Characters for bytes, a missing tag, the nonce counted in: each has a hint."""
     result = check.ciphertext_size(answer, TEXT)
     assert not result and hint in result.message
