@@ -16,7 +16,7 @@ def oaep_capacity() -> int:
 
 
 def unwrapped(frame: str, bob: Identity) -> bytes:
-    """Parse the key frame, decode its base64 blob, open it with Bob's private key."""
+    """Parse the wrapped-key frame, decode its base64 blob, open it with Bob's key."""
     blob = base64.b64decode(json.loads(frame)["wrapped"])
     return unwrap_key(blob, bob.private_key)
 

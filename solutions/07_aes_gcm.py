@@ -9,11 +9,11 @@ from p2plab.misuse import ciphertext_of, xor
 from p2plab.sealing import NonceSequence, seal
 
 
-def tag_size() -> int:
-    """Seal a message and subtract the plaintext's length from the result's."""
-    message = b"how long is the tag?"
-    sealed = seal(os.urandom(32), NonceSequence(b"\x00\x00\x00\x01").next(), message)
-    return len(sealed) - len(message)
+def message_bytes() -> int:
+    """Seal 1,000 bytes and count the nonce too: 12 + 1,000 + the 16-byte tag."""
+    nonce = NonceSequence(b"\x00\x00\x00\x01").next()
+    sealed = seal(os.urandom(32), nonce, bytes(1000))
+    return len(nonce) + len(sealed)
 
 
 def third_nonce() -> bytes:

@@ -30,7 +30,8 @@ def modulus_bytes(answer: Any) -> Verdict:
             Hint(
                 lambda a: a == 550,
                 "550 bytes is the whole SPKI DER of an RSA-4096 key: the modulus "
-                "plus the exponent and the ASN.1 around them; count the modulus only",
+                "plus the exponent and the structure around them; count the "
+                "modulus only",
             ),
             Hint(
                 lambda a: a in (256, 384),
@@ -96,12 +97,20 @@ def prime_candidates(answer: Any) -> Verdict:
             ),
             Hint(
                 lambda a: 1000 <= float(a) <= 1130,
-                "about twice too many: keygen tries odd numbers only, among "
-                "which primes are twice as common as among all numbers (and "
-                "each prime of an RSA-3072 key has 1536 bits, not 3072)",
+                "about twice too many: keygen tries odd numbers only, and among "
+                "odd numbers primes are twice as common as among all numbers",
             ),
             Hint(
-                lambda a: 700 <= float(a) <= 830 or 1450 <= float(a) <= 1620,
+                lambda a: 2000 <= float(a) <= 2260,
+                "that is for numbers of 3072 bits: each prime of an RSA-3072 "
+                "key has 1536 bits, half the key",
+            ),
+            Hint(
+                lambda a: (
+                    700 <= float(a) <= 830
+                    or 1450 <= float(a) <= 1620
+                    or 2900 <= float(a) <= 3200
+                ),
                 "that counts bits: the prime number theorem uses the natural "
                 "logarithm, ln(2**1536) = 1536 × ln 2",
             ),

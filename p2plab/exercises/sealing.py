@@ -20,39 +20,53 @@ from . import Hint, Verdict, verdict
 __all__ = [
     "ReusePuzzle",
     "counter_limit",
+    "message_bytes",
     "recovered",
     "reuse_puzzle",
-    "tag_size",
     "third_nonce",
 ]
 
 
-def tag_size(answer: Any) -> Verdict:
-    """Check the number of bytes that sealing adds to a message (the tag)."""
+#: The message size of :func:`message_bytes`, in bytes.
+MESSAGE_SIZE = 1000
+
+
+def message_bytes(answer: Any) -> Verdict:
+    """Check the bytes a 1,000-byte message takes sealed, its nonce included (1028)."""
+    right = NONCE_SIZE + MESSAGE_SIZE + TAG_SIZE
     return verdict(
-        "tag size",
+        "bytes per message",
         answer,
-        lambda a: a == TAG_SIZE,
+        lambda a: a == right,
         [
             Hint(
-                lambda a: a == 8 * TAG_SIZE,
-                "that is the size in bits; the question asks for bytes",
+                lambda a: a == MESSAGE_SIZE + TAG_SIZE,
+                "that is what seal() returns; the nonce travels too, beside it",
             ),
             Hint(
-                lambda a: a == NONCE_SIZE,
-                "12 bytes is the nonce, and the nonce is not inside the sealed "
-                "bytes: it travels beside them",
+                lambda a: a == MESSAGE_SIZE + NONCE_SIZE,
+                "the nonce is counted; seal() also appends something to the ciphertext",
             ),
             Hint(
-                lambda a: a == NONCE_SIZE + TAG_SIZE,
-                "the nonce is not part of what seal() returns: leave it out",
+                lambda a: a == MESSAGE_SIZE,
+                "that is the ciphertext alone; two more things travel with it",
             ),
             Hint(
-                lambda a: a == 32,
-                "32 bytes is the size of the key, which is never sent",
+                lambda a: a == right + 32,
+                "the session key is never sent: leave it out",
+            ),
+            Hint(
+                lambda a: abs(a - right * 4 / 3) < 2,
+                "that is the length in base64; the question asks for bytes, "
+                "before base64",
+            ),
+            Hint(
+                lambda a: a in _in_bits(right),
+                "bits mixed with bytes: count everything in bytes",
             ),
         ],
-        otherwise="compare len(seal(key, nonce, message)) with len(message)",
+        otherwise="the ciphertext is as long as the message; seal() appends the "
+        "tag, and the nonce travels beside them: check with len()",
     )
 
 
@@ -76,16 +90,15 @@ def third_nonce(answer: Any) -> Verdict:
             ),
             Hint(
                 lambda a: (
-                    _bytes(a)[:4] == right[:4]
-                    and _bytes(a)[4:] == (3).to_bytes(8, "big")
+                    _bytes(a)[:4] == right[:4] and _bytes(a)[4:] == right[4:][::-1]
                 ),
-                "one too many: the first message has counter 0; which counter "
-                "does the third one get?",
+                "the prefix is right; write the counter big-endian, in 8 bytes "
+                "(its last byte changes first)",
             ),
             Hint(
                 lambda a: _bytes(a)[:4] == right[:4],
-                "the prefix is right; write the counter big-endian, in 8 bytes "
-                "(its last byte changes first)",
+                "the prefix is right, the counter is not: count again, knowing "
+                "that the first message has counter 0",
             ),
         ],
         otherwise="build it as the prefix (4 bytes) followed by the counter "
@@ -196,6 +209,18 @@ def recovered(answer: Any) -> Verdict:
         otherwise="XOR the two ciphertexts (tags left out), then XOR the known "
         "message into the result",
     )
+
+
+def _in_bits(right: int) -> set[int]:
+    """Answers to :func:`message_bytes` that count the tag, the nonce or all in bits."""
+    tag, nonce = TAG_SIZE, NONCE_SIZE
+    return {
+        MESSAGE_SIZE + 8 * tag + nonce,
+        MESSAGE_SIZE + tag + 8 * nonce,
+        MESSAGE_SIZE + 8 * (tag + nonce),
+        MESSAGE_SIZE + 8 * tag,
+        8 * right,
+    }
 
 
 def _bytes(answer: Any) -> bytes:

@@ -3,16 +3,25 @@
 Each check takes the learner's answer and returns a
 :class:`~p2plab.exercises.Verdict`: praise, or a hint aimed at the usual
 mistake (bits taken for bytes, one hash length instead of two, a blob
-left wrapped).
+left wrapped). :func:`wrapped_key_frame` makes the frame of the unwrapping
+exercise: a session key wrapped for the learner's key pair by a session the
+learner cannot see, so the only way to the key is to unwrap it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from typing import Any
 
+from ..chat import ChatSession
+from ..errors import UnwrapError
+from ..identity import Identity
+from ..wrapping import unwrap_key
 from . import Hint, Verdict, verdict
 
-__all__ = ["oaep_capacity", "unwrapped", "wrapped_chars"]
+__all__ = ["oaep_capacity", "unwrapped", "wrapped_chars", "wrapped_key_frame"]
 
 
 def oaep_capacity(answer: Any) -> Verdict:
@@ -29,7 +38,7 @@ def oaep_capacity(answer: Any) -> Verdict:
             ),
             Hint(
                 lambda a: a in (222, 224),
-                "OAEP takes the hash length twice: once for the random seed, "
+                "OAEP takes the hash length twice: once for its random bytes, "
                 "once for the hash of the label",
             ),
             Hint(
@@ -60,8 +69,30 @@ def oaep_capacity(answer: Any) -> Verdict:
     )
 
 
-def unwrapped(answer: Any, expected: bytes) -> Verdict:
-    """Check a session key unwrapped by hand from a key frame."""
+def wrapped_key_frame(peer: Identity) -> str:
+    """Return a wrapped-key frame for ``peer``, as a caller's session sends it.
+
+    The caller, its session and the session key inside are thrown away:
+    only ``peer``'s private key can get the key back out of the frame.
+    """
+    caller = ChatSession(Identity.generate(2048), peer.public_key, initiator=True)
+    return caller.start()
+
+
+def unwrapped(answer: Any, frame: str, peer: Identity) -> Verdict:
+    """Check the session key unwrapped by hand from ``frame`` with ``peer``'s key."""
+    try:
+        field = json.loads(frame)["wrapped"]
+        blob = base64.b64decode(field, validate=True)
+        expected = unwrap_key(blob, peer.private_key)
+    except (ValueError, KeyError, TypeError, AttributeError, UnwrapError):
+        # A check never raises: a frame or a key pair mixed up is a mistake.
+        return Verdict(
+            "unwrap by hand",
+            False,
+            "this frame was not made for this key pair: make it with "
+            "check.wrapped_key_frame(bob) and unwrap it with the same bob",
+        )
     return verdict(
         "unwrap by hand",
         answer,
@@ -72,23 +103,50 @@ def unwrapped(answer: Any, expected: bytes) -> Verdict:
                 "that is the parsed frame; its 'wrapped' field holds the blob",
             ),
             Hint(
-                lambda a: isinstance(a, str),
-                "that is text: the 'wrapped' field is base64; decode it to bytes "
-                "and unwrap those",
+                lambda a: _decoded(a) == expected,
+                "the right key, written as text (base64 or hex): give the 32 "
+                "raw bytes themselves",
             ),
             Hint(
-                lambda a: isinstance(a, bytes) and len(a) > len(expected),
+                lambda a: a == frame,
+                "that is the whole frame, as text: json.loads it and take its "
+                "'wrapped' field",
+            ),
+            Hint(
+                lambda a: a == field,
+                "that is the 'wrapped' field, still in base64: decode it to "
+                "bytes (base64.b64decode), then unwrap those",
+            ),
+            Hint(
+                lambda a: a == blob,
                 "still wrapped: unwrap_key(blob, bob.private_key) opens it",
             ),
             Hint(
                 lambda a: isinstance(a, bytes) and len(a) == len(expected),
-                "a key of the right size, but not the one in the frame: unwrap "
-                "the frame's blob with Bob's private key, don't make a new key",
+                "a key of the right size, but not the one in this frame: unwrap "
+                "the frame's blob with Bob's private key, rather than take a "
+                "key from another session or make a new one",
             ),
         ],
         otherwise="json.loads the frame, base64-decode its 'wrapped' field, and "
         "unwrap that with Bob's private key",
     )
+
+
+def _decoded(answer: Any) -> bytes | None:
+    """Read bytes written as hex or base64, in a str or in bytes."""
+    if isinstance(answer, bytes):
+        answer = answer.decode("ascii", "replace")
+    if not isinstance(answer, str):
+        return None
+    try:
+        return bytes.fromhex(answer)
+    except ValueError:
+        pass
+    try:
+        return base64.b64decode(answer, validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def wrapped_chars(answer: Any) -> Verdict:

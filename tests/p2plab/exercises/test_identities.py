@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 
 import pytest
 
@@ -83,13 +84,21 @@ def test_raw_digest_and_other_hashes_get_hints(alice_id: Identity) -> None:
     ("answer", "hint"),
     [
         (1 / 532, "probability"),
-        (1064.6, "twice too many"),
+        (1064.6, "odd numbers only"),
+        (2129.3, "1536 bits"),
         (768, "natural"),
         (1536, "natural"),
+        (3072, "natural"),
         (42, "ln(N)"),
     ],
 )
 def test_prime_candidates_hints(answer: float, hint: str) -> None:
-    """A probability, a count twice too big, or log base 2 each get their hint."""
+    """A probability, even numbers counted, 3072 bits, or log base 2 get their hint."""
     result = check.prime_candidates(answer)
     assert not result and hint in result.message
+
+
+def test_counting_even_numbers_too_gets_no_word_about_the_key_size() -> None:
+    """ln(2**1536), all numbers counted, is told about odd numbers only, not 3072."""
+    result = check.prime_candidates(1536 * math.log(2))
+    assert "odd" in result.message and "3072" not in result.message

@@ -17,7 +17,7 @@ PUZZLE = check.reuse_puzzle()
 
 
 @pytest.mark.parametrize(
-    "name", ["tag_size", "third_nonce", "counter_limit", "recovered"]
+    "name", ["message_bytes", "third_nonce", "counter_limit", "recovered"]
 )
 def test_each_solution_passes_its_check(name: str) -> None:
     """The worked answer to each exercise gets a passing verdict."""
@@ -27,7 +27,7 @@ def test_each_solution_passes_its_check(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["tag_size", "third_nonce", "counter_limit", "recovered"]
+    "name", ["message_bytes", "third_nonce", "counter_limit", "recovered"]
 )
 def test_the_placeholder_is_not_tried_yet(name: str) -> None:
     """Every check says "not tried yet" to the placeholder ``...``."""
@@ -38,18 +38,24 @@ def test_the_placeholder_is_not_tried_yet(name: str) -> None:
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
-        (128, "in bits"),
-        (12, "the nonce is not inside"),
-        (28, "leave it out"),
-        (32, "size of the key"),
-        (15, "compare len(seal("),
-        ("16 bytes", "compare len(seal("),
+        (1016, "the nonce travels too"),
+        (1012, "also appends something"),
+        (1000, "ciphertext alone"),
+        (1060, "session key is never sent"),
+        (1372, "length in base64"),
+        (1028 * 4 / 3, "length in base64"),
+        (1000 + 128 + 96, "bits mixed with bytes"),
+        (1000 + 128 + 12, "bits mixed with bytes"),
+        (8 * 1028, "bits mixed with bytes"),
+        (1040, "check with len()"),
+        ("1028 bytes", "check with len()"),
     ],
 )
-def test_tag_size_hints(answer: Any, hint: str) -> None:
-    """Bits for bytes, the nonce, the key: each wrong tag size gets its own hint."""
-    result = check.tag_size(answer)
+def test_message_bytes_hints(answer: Any, hint: str) -> None:
+    """A missing nonce or tag, the key, base64 or bits: each gets its own hint."""
+    result = check.message_bytes(answer)
     assert not result and hint in result.message
+    assert "1028" not in result.message
 
 
 @pytest.mark.parametrize(
@@ -58,6 +64,8 @@ def test_tag_size_hints(answer: Any, hint: str) -> None:
         (bytes(8), "a nonce is 12 bytes"),
         ("00000001 0000000000000002", "prefix 1 belongs to the side that called"),
         ("02000000 0000000000000002", "prefix 1 belongs to the side that called"),
+        ("00000002 0000000000000000", "the first message has counter 0"),
+        ("00000002 0000000000000001", "the first message has counter 0"),
         ("00000002 0000000000000003", "the first message has counter 0"),
         ("00000002 0200000000000000", "big-endian"),
         ("not hex at all", "int.to_bytes"),
@@ -68,6 +76,14 @@ def test_third_nonce_hints(answer: Any, hint: str) -> None:
     """A wrong length, prefix, counter or byte order each get their hint."""
     result = check.third_nonce(answer)
     assert not result and hint in result.message
+
+
+@pytest.mark.parametrize("counter", [0, 1, 3])
+def test_a_miscounted_third_nonce_hears_about_the_count(counter: int) -> None:
+    """The right prefix with counter 0, 1 or 3 hears about counting, not byte order."""
+    answer = (2).to_bytes(4, "big") + counter.to_bytes(8, "big")
+    message = check.third_nonce(answer).message
+    assert "counter 0" in message and "big-endian" not in message
 
 
 def test_third_nonce_takes_bytes_or_hex() -> None:
