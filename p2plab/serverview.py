@@ -11,7 +11,7 @@ and every field the server could read, with long values cut short. Its text
 form (what a notebook shows without widgets, and what nbval compares) gives
 only what is the same on every run: how many frames, and their types.
 
-:func:`appears_in` and :func:`reveals` answer the other question a lesson
+:func:`appears_in` answers the other question a lesson
 asks of those frames: did a secret (a private key, a session key, a chat
 message, a nonce) pass through the server, in any form it could read?
 """
@@ -30,7 +30,7 @@ import ipywidgets as widgets
 from .lesson import Seen
 from .signaling import Frame
 
-__all__ = ["ServerView", "appears_in", "readable_fields", "reveals"]
+__all__ = ["ServerView", "appears_in", "readable_fields"]
 
 _CUT = 40
 
@@ -109,19 +109,6 @@ def _strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _strings(item)
-
-
-def reveals(frames: Iterable[Seen | Frame], *secrets: bytes | str) -> bool:
-    """Return True if any of ``secrets`` is in any of ``frames``.
-
-    Each secret is looked for whole, as :func:`appears_in` does.
-
-    Args:
-        frames: Frames as the server had them, e.g. ``server.saw()``.
-        secrets: What the server must not have seen.
-    """
-    seen = list(frames)
-    return any(appears_in(secret, seen) for secret in secrets)
 
 
 class ServerView(widgets.HTML):  # type: ignore[misc]
