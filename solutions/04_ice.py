@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from p2plab.candidate import TYPE_PREFERENCES
 from p2plab.inspector import Inspector
 
 
-def type_preference() -> int:
-    """A server-reflexive candidate ranks below host and prflx, above relay."""
-    return 100
+def candidate_type(priority: int) -> str:
+    """The type whose preference is the top 8 bits of ``priority``.
+
+    The exercise gives ``check.MYSTERY_PRIORITY``, 1862270975: 110, prflx.
+    """
+    preference = priority >> 24
+    return next(name for name, p in TYPE_PREFERENCES.items() if p == preference)
 
 
 def priority() -> int:
-    """srflx (100), local preference 65535, component 1."""
-    return 2**24 * 100 + 2**8 * 65535 + (256 - 1)
+    """srflx (100), local preference 65534 (a second interface), component 1."""
+    return 2**24 * 100 + 2**8 * 65534 + (256 - 1)
 
 
 def selected_port(inspector: Inspector) -> int:

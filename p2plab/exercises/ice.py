@@ -8,54 +8,92 @@ from ..candidate import TYPE_PREFERENCES, join_priority
 from ..inspector import Inspector
 from . import Hint, Verdict, verdict
 
-__all__ = ["behind_nat", "priority", "selected_port", "type_preference"]
+__all__ = [
+    "MYSTERY_PRIORITY",
+    "behind_nat",
+    "candidate_type",
+    "priority",
+    "selected_port",
+]
 
-_SRFLX_PRIORITY = join_priority(TYPE_PREFERENCES["srflx"], 65535, 1)
+#: The priority exercise 1 gives: a peer-reflexive candidate's, with local
+#: preference 65535 on component 1. No cell of the lesson prints it.
+MYSTERY_PRIORITY = join_priority(TYPE_PREFERENCES["prflx"], 65535, 1)
+
+# Exercise 2: a srflx candidate on a second interface, local preference
+# 65534, so that the srflx line the lesson reads (65535) is not the answer.
+_SECOND_SRFLX = join_priority(TYPE_PREFERENCES["srflx"], 65534, 1)
+
+_TYPE_NAMES = {
+    "host": "host",
+    "prflx": "prflx",
+    "peer-reflexive": "prflx",
+    "peer reflexive": "prflx",
+    "srflx": "srflx",
+    "server-reflexive": "srflx",
+    "server reflexive": "srflx",
+    "relay": "relay",
+}
 
 
-def type_preference(answer: Any) -> Verdict:
-    """Check the type preference of a server-reflexive (srflx) candidate."""
+def _type_name(answer: Any) -> str | None:
+    return _TYPE_NAMES.get(answer.strip().lower()) if isinstance(answer, str) else None
+
+
+def candidate_type(answer: Any) -> Verdict:
+    """Check the type of a candidate whose priority is :data:`MYSTERY_PRIORITY`."""
+    preference = MYSTERY_PRIORITY >> 24
     return verdict(
-        "type preference of srflx",
+        "type of the candidate",
         answer,
-        lambda a: a == 100,
+        lambda a: _type_name(a) == "prflx",
         [
-            Hint(lambda a: a == 126, "126 is the preference of a host candidate"),
-            Hint(lambda a: a == 110, "110 is for peer-reflexive (prflx) candidates"),
-            Hint(lambda a: a == 0, "0 is for relay candidates, the last resort"),
             Hint(
-                lambda a: isinstance(a, int) and a > 255,
-                "that looks like a whole priority; the type preference is only "
-                "its top 8 bits",
+                lambda a: a == preference,
+                f"{preference} is its type preference, right; now give the name "
+                "of that type, from the table of type preferences",
+            ),
+            Hint(
+                lambda a: isinstance(a, int),
+                "give the type's name, such as 'host', not a number",
+            ),
+            Hint(
+                lambda a: _type_name(a) is not None,
+                "not that one: the type preference is the top 8 bits of the "
+                "priority, priority >> 24; which type has it?",
             ),
         ],
-        otherwise="look at the table of type preferences in the section on "
-        "priorities, or at c.parts of a candidate",
+        otherwise="name one of the four types: host, srflx, prflx or relay",
     )
 
 
 def priority(answer: Any) -> Verdict:
-    """Check the priority of a srflx candidate, local preference 65535, component 1."""
+    """Check the priority of a srflx candidate, local preference 65534, component 1."""
     return verdict(
         "priority from its parts",
         answer,
-        lambda a: isinstance(a, int) and a == _SRFLX_PRIORITY,
+        lambda a: isinstance(a, int) and a == _SECOND_SRFLX,
         [
             Hint(
-                lambda a: a == join_priority(126, 65535, 1),
+                lambda a: a == join_priority(100, 65535, 1),
+                "that is the priority with local preference 65535, as in the "
+                "srflx line of the lesson; this candidate has 65534",
+            ),
+            Hint(
+                lambda a: a in (join_priority(126, 65534, 1), 2130706431),
                 "that is the priority of a host candidate; use the type "
                 "preference of srflx",
             ),
             Hint(
-                lambda a: a == join_priority(110, 65535, 1),
+                lambda a: a == join_priority(110, 65534, 1),
                 "110 is the type preference of prflx, not srflx",
             ),
             Hint(
-                lambda a: a == (100 << 24) + (65535 << 8) + 1,
+                lambda a: a == (100 << 24) + (65534 << 8) + 1,
                 "the last part is 256 minus the component, not the component",
             ),
             Hint(
-                lambda a: a == 100 + 65535 + 255,
+                lambda a: a == 100 + 65534 + 255,
                 "the parts are not simply added: the type preference is "
                 "multiplied by 2**24 and the local preference by 2**8",
             ),

@@ -2,8 +2,10 @@
 
 Each check takes the learner's answer and the description the exercise is
 about, reads the right value from that description with
-:func:`p2plab.sdp.read_sdp`, and compares. The descriptions are new on every
-run, so the answers are too: a check never holds a value of its own.
+:func:`p2plab.sdp.read_sdp`, and compares. The lesson's descriptions are
+new on every run, so the answers are too: a check never holds a value of its
+own. One exercise reads a description that is the same every time,
+:data:`LAPTOP_OFFER`, from a laptop with more interfaces than loopback.
 """
 
 from __future__ import annotations
@@ -15,14 +17,45 @@ from ..sdp import read_sdp
 from . import Hint, Verdict, verdict
 
 __all__ = [
+    "LAPTOP_OFFER",
     "answer_setup",
     "candidate_count",
     "candidate_port",
     "dtls_client",
     "fingerprint_hashes",
     "ice_credentials",
-    "sctp_port",
+    "ports",
 ]
+
+#: An offer as a laptop on a classroom network might write it: p2plab then
+#: offers the address of every interface (Wi-Fi, Ethernet, a container
+#: bridge), one candidate each. The addresses are private ones, the values
+#: made up; exercise 5 counts its candidates.
+LAPTOP_OFFER = (
+    "v=0\r\n"
+    "o=- 3894412106 3894412106 IN IP4 0.0.0.0\r\n"
+    "s=-\r\n"
+    "t=0 0\r\n"
+    "a=group:BUNDLE 0\r\n"
+    "a=msid-semantic:WMS *\r\n"
+    "m=application 50712 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+    "c=IN IP4 192.168.1.20\r\n"
+    "a=mid:0\r\n"
+    "a=sctp-port:5000\r\n"
+    "a=max-message-size:262144\r\n"
+    "a=candidate:763f66c381c5d500e8c5c873f8c690a9 1 udp 2130706431 "
+    "192.168.1.20 50712 typ host\r\n"
+    "a=candidate:6d57f083d26f3dff677e5c1e865b4669 1 udp 2130706431 "
+    "10.0.0.15 43650 typ host\r\n"
+    "a=candidate:76d4ffd04a03a61c8b91580497dd5626 1 udp 2130706431 "
+    "172.17.0.1 38915 typ host\r\n"
+    "a=end-of-candidates\r\n"
+    "a=ice-ufrag:Qm7d\r\n"
+    "a=ice-pwd:NxrIQkQ2UeVxWq0lTasfw7\r\n"
+    "a=fingerprint:sha-256 63:36:F0:76:05:91:45:8E:30:0A:E7:8F:0E:A2:89:12:"
+    "0F:3F:54:D3:B0:B6:0F:2B:8C:E9:77:44:F7:E6:90:AE\r\n"
+    "a=setup:actpass\r\n"
+)
 
 # A second description for ice_credentials, so that a function that returns
 # the values of this run's offer, written into it by hand, is caught.
@@ -43,28 +76,64 @@ def _is_int(answer: Any) -> bool:
     return isinstance(answer, int) and not isinstance(answer, bool)
 
 
-def sctp_port(answer: Any, sdp: str) -> Verdict:
-    """Check the SCTP port that ``sdp`` names, as a number."""
-    right = int(_value(sdp, "sctp-port"))
+def _whole(answer: Any) -> int | None:
+    """The whole number ``answer`` stands for, as every check counts it."""
+    if _is_int(answer):
+        return int(answer)
+    if isinstance(answer, float) and answer.is_integer():
+        return int(answer)
+    return None
+
+
+def ports(answer: Any, sdp: str) -> Verdict:
+    """Check the pair ``(udp, sctp)``: the port of the m= line and the SCTP port."""
     (media,) = read_sdp(sdp, "media")
     udp = int(str(media.get("port")))
-    size = _value(sdp, "max-message-size")
+    sctp = int(_value(sdp, "sctp-port"))
+    size = int(_value(sdp, "max-message-size") or -1)
+
+    def pair(a: Any) -> tuple[Any, Any]:
+        first, second = a
+        return first, second
+
+    def numbers(a: Any) -> tuple[int | None, ...]:
+        return tuple(_whole(x) for x in pair(a))
+
     return verdict(
-        "the SCTP port",
+        "the two ports",
         answer,
-        lambda a: _is_int(a) and a == right,
+        lambda a: not isinstance(a, str) and numbers(a) == (udp, sctp),
         [
             Hint(
-                lambda a: int(a) == udp,
-                "that is the UDP port of the m= line and of the candidate, which "
-                "ICE uses; the SCTP port lives inside DTLS, on a line of its own",
+                lambda a: _is_int(a) and a in (udp, sctp),
+                "that is one of the two; give both, as a pair: (udp, sctp)",
             ),
             Hint(
-                lambda a: str(a) == size,
-                "that is a size in bytes, the largest message, not a port",
+                lambda a: tuple(int(str(x).strip()) for x in pair(a)) == (udp, sctp),
+                "both values are right, but text: give them as numbers, without quotes",
+            ),
+            Hint(
+                lambda a: numbers(a) == (sctp, udp),
+                "right ports, wrong order: the UDP port first, then the SCTP port",
+            ),
+            Hint(
+                lambda a: size in pair(a),
+                f"{size} is a size in bytes, the largest message, not a port",
+            ),
+            Hint(
+                lambda a: numbers(a)[0] == udp,
+                "the UDP port is right; the SCTP port has a line of its own",
+            ),
+            Hint(
+                lambda a: numbers(a)[1] == sctp,
+                "the SCTP port is right; the UDP port is the second field of the "
+                "m= line (it is the candidate's port too), and new on every run",
             ),
         ],
-        otherwise="look for the line that starts with a=sctp-port:",
+        otherwise=(
+            "give a pair of numbers: the port on the m= line of the answer, "
+            "then the one on its a=sctp-port: line"
+        ),
     )
 
 
@@ -122,11 +191,20 @@ def answer_setup(answer: Any, answer_sdp: str) -> Verdict:
                 "give only the word after a=setup:",
             ),
             Hint(
+                lambda a: a.strip() == right,
+                "strip the spaces: the word alone, with nothing around it",
+            ),
+            Hint(
                 lambda a: a.strip().lower() == right,
                 "write it exactly as the description does, in lower case",
             ),
         ],
         otherwise="read the a=setup line of answer_sdp, not of the offer",
+        praise=(
+            "right: aiortc always answers active, as browsers do"
+            if right == "active"
+            else "right"
+        ),
     )
 
 
@@ -154,9 +232,9 @@ def dtls_client(answer: Any, answer_sdp: str) -> Verdict:
     )
 
 
-def candidate_count(answer: Any, offer_sdp: str) -> Verdict:
-    """Check the number of candidates in the offer."""
-    right = len(read_sdp(offer_sdp, "candidate"))
+def candidate_count(answer: Any, sdp: str) -> Verdict:
+    """Check the number of candidates in ``sdp``, e.g. :data:`LAPTOP_OFFER`."""
+    right = len(read_sdp(sdp, "candidate"))
     return verdict(
         "candidates in the offer",
         answer,
@@ -167,8 +245,9 @@ def candidate_count(answer: Any, offer_sdp: str) -> Verdict:
                 "a=end-of-candidates is not a candidate: it says that none follow",
             ),
             Hint(
-                lambda a: a == 2 * right,
-                "count the offer's candidates only, not the answer's too",
+                lambda a: a == 1 and right > 1,
+                "one is what Alice's offer holds, with the loopback policy; "
+                "this description has a candidate for each interface",
             ),
             Hint(lambda a: a == 0, "look for lines that start with a=candidate:"),
         ],

@@ -34,7 +34,8 @@ async def watched() -> AsyncIterator[Inspector]:
 
 def test_the_worked_answers_pass() -> None:
     """Each worked answer that needs no connection passes its check."""
-    assert check.type_preference(solutions.type_preference())
+    assert check.candidate_type(solutions.candidate_type(check.MYSTERY_PRIORITY))
+    assert solutions.candidate_type(check.MYSTERY_PRIORITY) == "prflx"
     assert check.priority(solutions.priority())
     assert check.behind_nat(solutions.behind_nat())
 
@@ -49,26 +50,34 @@ async def test_the_selected_port_answer_passes(watched: Inspector) -> None:
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
-        (126, "host"),
-        (110, "prflx"),
-        (0, "relay"),
-        (1694498815, "top 8 bits"),
-        ("srflx", "table of type preferences"),
+        (110, "now give the name"),
+        (1862270975, "not a number"),
+        ("srflx", "priority >> 24"),
+        ("host", "priority >> 24"),
+        ("stun", "one of the four types"),
     ],
 )
-def test_type_preference_hints(answer: object, hint: str) -> None:
-    """Other types' preferences, or a whole priority, get a hint naming the mistake."""
-    result = check.type_preference(answer)
+def test_candidate_type_hints(answer: object, hint: str) -> None:
+    """The preference instead of the name, a number or another type get a hint."""
+    result = check.candidate_type(answer)
     assert not result and hint in result.message
+
+
+def test_candidate_type_takes_the_long_names() -> None:
+    """The long name peer-reflexive, in any case, with spaces around, counts too."""
+    assert check.candidate_type(" Peer-reflexive")
+    assert check.candidate_type("PRFLX")
 
 
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
+        (1694498815, "this candidate has 65534"),
         (2130706431, "host candidate"),
-        (1862270975, "prflx"),
-        ((100 << 24) + (65535 << 8) + 1, "256 minus the component"),
-        (100 + 65535 + 255, "multiplied by 2**24"),
+        (2130706175, "host candidate"),
+        (1862270719, "prflx"),
+        ((100 << 24) + (65534 << 8) + 1, "256 minus the component"),
+        (100 + 65534 + 255, "multiplied by 2**24"),
         (12345, "priority = 2**24"),
     ],
 )
@@ -105,7 +114,7 @@ def test_behind_nat_hints(answer: str, hint: str) -> None:
 def test_answers_left_as_placeholders_are_not_tried_yet() -> None:
     """With ... left in place, every check says "not tried yet"."""
     for result in (
-        check.type_preference(...),
+        check.candidate_type(...),
         check.priority(...),
         check.behind_nat(...),
     ):
@@ -114,4 +123,4 @@ def test_answers_left_as_placeholders_are_not_tried_yet() -> None:
 
 def test_a_whole_float_priority_counts() -> None:
     """The right priority written as a float counts, as in every check."""
-    assert check.priority(1694498815.0)
+    assert check.priority(1694498559.0)

@@ -52,17 +52,20 @@ async def test_every_solution_passes_its_check(
 ) -> None:
     """Each worked solution, run on this run's descriptions, is right."""
     verdicts = [
-        check.sctp_port(solutions.sctp_port(sdp.answer), sdp.answer),
+        check.ports(solutions.ports(sdp.answer), sdp.answer),
         check.candidate_port(solutions.candidate_port(sdp.offer), sdp.offer),
         check.answer_setup(solutions.answer_setup(sdp.answer), sdp.answer),
         check.dtls_client(solutions.dtls_client(sdp.answer), sdp.answer),
-        check.candidate_count(solutions.candidate_count(sdp.offer), sdp.offer),
+        check.candidate_count(
+            solutions.candidate_count(check.LAPTOP_OFFER), check.LAPTOP_OFFER
+        ),
         check.fingerprint_hashes(solutions.fingerprint_hashes(sdp.offer), sdp.offer),
         check.ice_credentials(solutions.ice_credentials, sdp.offer),
         check.ice_credentials(solutions.ice_credentials, sdp.answer),
     ]
     assert all(verdicts), [str(v) for v in verdicts]
     assert solutions.dtls_client(sdp.answer) == "bob"
+    assert solutions.candidate_count(check.LAPTOP_OFFER) == 3
 
 
 async def test_placeholders_are_not_tried(sdp: Descriptions) -> None:
@@ -72,11 +75,11 @@ async def test_placeholders_are_not_tried(sdp: Descriptions) -> None:
         return ...
 
     verdicts = [
-        check.sctp_port(..., sdp.answer),
+        check.ports(..., sdp.answer),
         check.candidate_port(..., sdp.offer),
         check.answer_setup(..., sdp.answer),
         check.dtls_client(..., sdp.answer),
-        check.candidate_count(..., sdp.offer),
+        check.candidate_count(..., check.LAPTOP_OFFER),
         check.fingerprint_hashes(..., sdp.offer),
         check.ice_credentials(..., sdp.offer),
         check.ice_credentials(stub, sdp.offer),
@@ -84,13 +87,24 @@ async def test_placeholders_are_not_tried(sdp: Descriptions) -> None:
     assert [v.message for v in verdicts] == [NOT_TRIED] * len(verdicts)
 
 
-async def test_sctp_port_mistakes(sdp: Descriptions) -> None:
-    """Text, the UDP port and the message size each get their own hint."""
-    udp = port_of_media(sdp.offer)
-    assert AS_TEXT == check.sctp_port("5000", sdp.offer).message
-    assert "UDP port of the m= line" in check.sctp_port(udp, sdp.offer).message
-    assert "a size in bytes" in check.sctp_port(262144, sdp.offer).message
-    assert "a=sctp-port:" in check.sctp_port(None, sdp.offer).message
+async def test_ports_mistakes(sdp: Descriptions) -> None:
+    """One port, text, a swap, the message size or one wrong port each get a hint."""
+    udp = port_of_media(sdp.answer)
+    assert check.ports((udp, 5000), sdp.answer)
+    assert check.ports([float(udp), 5000.0], sdp.answer)
+
+    def message(answer: object) -> str:
+        return check.ports(answer, sdp.answer).message
+
+    assert "give both, as a pair" in message(5000)
+    assert "give both, as a pair" in message(udp)
+    assert "but text" in message((str(udp), "5000"))
+    assert "wrong order" in message((5000, udp))
+    assert "a size in bytes" in message((udp, 262144))
+    assert "has a line of its own" in message((udp, 5001))
+    assert "second field of the m= line" in message((udp + 1, 5000))
+    assert "a pair of numbers" in message("5000")
+    assert str(udp) not in message((udp + 1, 5001))
 
 
 async def test_candidate_port_mistakes(sdp: Descriptions) -> None:
@@ -111,7 +125,10 @@ async def test_setup_and_dtls_client_mistakes(sdp: Descriptions) -> None:
     """The offer's actpass, a whole line, roles for names and the wrong name."""
     assert "an answer must pick" in check.answer_setup("actpass", sdp.answer).message
     assert "only the word" in check.answer_setup("a=setup:active", sdp.answer).message
+    assert "strip the spaces" in check.answer_setup(" active", sdp.answer).message
     assert "lower case" in check.answer_setup("ACTIVE", sdp.answer).message
+    assert "lower case" in check.answer_setup(" Active ", sdp.answer).message
+    assert "answers active" in check.answer_setup("active", sdp.answer).message
     assert "not of the offer" in check.answer_setup("passive", sdp.answer).message
 
     assert "give a name" in check.dtls_client("client", sdp.answer).message
@@ -120,13 +137,15 @@ async def test_setup_and_dtls_client_mistakes(sdp: Descriptions) -> None:
     assert check.dtls_client("Bob", sdp.answer)
 
 
-async def test_candidate_count_mistakes(sdp: Descriptions) -> None:
-    """Counting end-of-candidates, both descriptions, or nothing gets a hint."""
-    assert "end-of-candidates" in check.candidate_count(2, sdp.offer).message
-    assert "end-of-candidates" not in check.candidate_count(1, sdp.offer).message
-    assert AS_TEXT == check.candidate_count("1", sdp.offer).message
-    assert "look for lines" in check.candidate_count(0, sdp.offer).message
-    assert check.candidate_count(1, sdp.offer)
+def test_candidate_count_mistakes() -> None:
+    """Counting end-of-candidates, Alice's one candidate, or nothing gets a hint."""
+    laptop = check.LAPTOP_OFFER
+    assert "end-of-candidates" in check.candidate_count(4, laptop).message
+    assert "for each interface" in check.candidate_count(1, laptop).message
+    assert AS_TEXT == check.candidate_count("3", laptop).message
+    assert "look for lines" in check.candidate_count(0, laptop).message
+    assert "count the lines" in check.candidate_count(2, laptop).message
+    assert check.candidate_count(3, laptop)
 
 
 async def test_fingerprint_hash_mistakes(sdp: Descriptions) -> None:
