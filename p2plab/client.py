@@ -443,6 +443,11 @@ class ChatClient:
         elif kind == "offer" and isinstance(sender, str):
             self._on_offer(sender, str(msg.get("sdp", "")))
         elif kind == "answer" and sender == self.peer_name and self.peer is not None:
+            if self.peer.pc.signalingState != "have-local-offer":
+                # An answer to an offer this peer no longer waits on: a call
+                # that crossed ours, or one made before a takeover.
+                self._step(f"ignored a stale answer from {sender}")
+                return
             self._step_sdp("answer", str(sender), str(msg.get("sdp", "")), sent=False)
             self._spawn(self.peer.accept_answer(str(msg.get("sdp", ""))))
         elif kind == "candidate" and sender == self.peer_name and self.peer is not None:

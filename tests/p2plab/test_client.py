@@ -127,6 +127,21 @@ async def test_the_first_waits_and_the_second_calls(
     assert_nothing_crashed(alice, bob)
 
 
+async def test_a_stale_answer_is_ignored(
+    make_client: MakeClient, alice_id: Identity, bob_id: Identity, until: Until
+) -> None:
+    """An answer arriving when no offer waits for one is skipped, not an error."""
+    alice, bob = await chat_pair(make_client, alice_id, bob_id)
+
+    await alice.signaling.relay("answer", "bob", sdp="v=0\r\n")
+    await until(lambda: any("stale answer" in e.text for e in of_kind(bob, "step")))
+
+    assert of_kind(bob, "error") == []
+    assert bob.state == "connected"
+    await bob.send("still here")
+    await until(lambda: received(alice) == ["still here"])
+
+
 async def test_partners_in_one_room_connect(
     make_client: MakeClient, alice_id: Identity, bob_id: Identity
 ) -> None:
