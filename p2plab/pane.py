@@ -287,8 +287,8 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
             alone = ""
             if self._client is None or policy_for_url(self._client.url) == "loopback":
                 alone = (
-                    f" Alone? The partner bot can play {partner} meanwhile: "
-                    "see the cell that starts it in alice.ipynb."
+                    f" Alone? A partner bot can play {partner} meanwhile: "
+                    "<code>bot.start_partner</code>, as in a cell of alice.ipynb."
                 )
             return (
                 f"<i>{partner} is not here yet. Open {partner}'s notebook in "
