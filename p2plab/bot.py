@@ -34,8 +34,12 @@ ends.
 **It dies with the kernel that started it.** It reads its standard input, a
 pipe from the kernel, and stops when that ends, which happens when the
 kernel exits, however it exits; it also watches its parent's process id.
-:meth:`PartnerBot.stop`, :func:`p2plab.lesson.reset` and running the cell
-again stop it too. Its log is ``$P2PLAB_HOME/bot-NAME.log``.
+:meth:`PartnerBot.stop`, :func:`p2plab.lesson.reset`, running the cell
+again, and running again the cell that opened the pane stop it too. Its log
+is ``$P2PLAB_HOME/bot-NAME.log``.
+
+A lesson that must leave the lab's key store alone passes a key store of its
+own (``keystore=lesson.key_store()``), the one its pane was opened with.
 """
 
 from __future__ import annotations
@@ -69,7 +73,14 @@ from .lab import DEFAULT_URL, claim_name, server_url
 from .network import get_network
 from .pane import ChatPane
 
-__all__ = ["PartnerBot", "main", "reply_to", "start_partner", "stop_all"]
+__all__ = [
+    "PartnerBot",
+    "main",
+    "reply_to",
+    "start_partner",
+    "stop_all",
+    "stop_partners_of",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +240,9 @@ class PartnerBot:
             self.status, self.reason = status, reason
         self._decided.set()
 
-    def _spawn(self, passphrase: str, allow_remote: bool) -> None:
+    def _spawn(
+        self, passphrase: str, allow_remote: bool, keystore: KeyStore | None
+    ) -> None:
         """Start the bot's process and hand it the passphrase on its stdin."""
         env = dict(os.environ)
         # The bot imports the very p2plab this kernel runs.
@@ -243,6 +256,8 @@ class PartnerBot:
         command += ["--url", self.url, "--room", self.room]
         command += ["--name", self.name, "--partner", self.partner]
         command += ["--parent", str(os.getpid())]
+        if keystore is not None:
+            command += ["--keys", str(keystore.root)]
         if allow_remote:
             command.append("--allow-remote")
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -306,6 +321,7 @@ def start_partner(
     passphrase: str,
     name: str | None = None,
     allow_remote: bool = False,
+    keystore: KeyStore | None = None,
     timeout: float = START_TIMEOUT,
 ) -> PartnerBot:
     """Start a partner bot for the chat in ``pane``, unless it is not needed.
@@ -322,6 +338,9 @@ def start_partner(
             notebook: it opens (or protects) the partner's key.
         name: The name to play; the pane's partner by default.
         allow_remote: Start it even if the server is not on this machine.
+        keystore: Where the partner's key is, or is made; this machine's
+            key store (``$P2PLAB_HOME/keys``) by default. Pass the one the
+            pane was opened with, if it was given one.
         timeout: Seconds to wait for the bot to join.
 
     Returns:
@@ -357,7 +376,7 @@ def start_partner(
     if name in client.signaling.peers:
         bot._settle("not needed", f"{name} is online already")
         return bot
-    bot._spawn(passphrase, allow_remote)
+    bot._spawn(passphrase, allow_remote, keystore)
     _bots.append(bot)
     if not bot._decided.wait(timeout):
         bot.stop()
@@ -378,6 +397,18 @@ def stop_all() -> None:
         bot.stop()
 
 
+def stop_partners_of(client: ChatClient) -> None:
+    """Stop the bots started for the chat of ``client``, and wait until they left.
+
+    :func:`p2plab.open_chat` calls this before it closes a chat it replaces:
+    the new pane then joins a room where the old bot is gone, as on the
+    first run, and the bot cell starts a new one.
+    """
+    for bot in [b for b in _bots if b.pane.client is client]:
+        bot.stop()
+        _wait_until_gone(client, bot.name, STOP_TIMEOUT)
+
+
 # The bot's own process.
 
 
@@ -388,6 +419,7 @@ class _Options:
     name: str
     partner: str
     parent: int | None
+    keys: str | None = None
 
 
 class _Reporter:
@@ -430,7 +462,7 @@ async def _play(options: _Options, passphrase: str, report: _Reporter) -> int:
         return 0
     try:
         try:
-            identity = KeyStore().load_or_create(name, passphrase)
+            identity = KeyStore(options.keys).load_or_create(name, passphrase)
         except ValueError as exc:
             report(
                 "refused", f"{exc}: the bot needs the passphrase of {name}'s notebook"
@@ -455,9 +487,12 @@ async def _play(options: _Options, passphrase: str, report: _Reporter) -> int:
     finally:
         claim.release()
 
+    store = "this machine's key store"
+    if options.keys is not None:
+        store = "the key store it was given"
     report(
         "joined",
-        f"in room {room}, with {name}'s own key from this machine's key store, "
+        f"in room {room}, with {name}'s own key from {store}, "
         f"until the real {name} comes",
     )
     try:
@@ -574,6 +609,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help='report as JSON lines; the first line of stdin is {"passphrase": ...}',
     )
+    parser.add_argument(
+        "--keys",
+        metavar="FOLDER",
+        help="the key store to load NAME's key from, or make it in "
+        "(default: $P2PLAB_HOME/keys)",
+    )
     parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -595,7 +636,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
-    options = _Options(url, args.room, args.name, args.partner, args.parent)
+    options = _Options(url, args.room, args.name, args.partner, args.parent, args.keys)
     return asyncio.run(_play(options, passphrase, _Reporter(args.json)))
 
 

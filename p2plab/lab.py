@@ -309,6 +309,9 @@ def open_chat(
 ) -> ChatPane:
     """Open a chat pane for ``name``, talking to ``partner``.
 
+    Opening ``name`` again in this process closes its previous chat, after
+    stopping the partner bots (:mod:`p2plab.bot`) started for that chat.
+
     Args:
         name: Our name on the server.
         partner: Who to chat with. If they are online we call them; if not,
@@ -361,6 +364,11 @@ def open_chat(
 
     previous = _open.pop(name, None)
     if previous is not None:
+        from .bot import stop_partners_of
+
+        # A partner bot started for the old chat goes first, so that the new
+        # pane finds the room as the first run did, and its cell starts anew.
+        stop_partners_of(previous)
         network.call(previous.close())
     _release(name)
 

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import ipywidgets as widgets
 
 from .client import ChatClient, Event
+from .ice import policy_for_url
 
 __all__ = ["ChatPane", "Line"]
 
@@ -282,10 +283,17 @@ class ChatPane(widgets.VBox):  # type: ignore[misc]
             return _retry_hint(data)
         if state == "waiting" and self.partner:
             partner = html.escape(self.partner)
+            # The bot only joins a server on this machine (see p2plab.bot).
+            alone = ""
+            if self._client is None or policy_for_url(self._client.url) == "loopback":
+                alone = (
+                    f" Alone? A partner bot can play {partner} meanwhile: "
+                    "<code>bot.start_partner</code>, as in a cell of alice.ipynb."
+                )
             return (
                 f"<i>{partner} is not here yet. Open {partner}'s notebook in "
                 f"another tab, or ask {partner} to run it: this pane connects "
-                "by itself when they arrive.</i>"
+                f"by itself when they arrive.{alone}</i>"
             )
         if state == "offline" and self.states[1:]:
             return "<i>Not on the server: run the cell that opened this pane again.</i>"

@@ -69,20 +69,20 @@ def takeover_code(answer: Any) -> Verdict:
     return verdict(
         "close code when the real Bob takes over",
         answer,
-        lambda a: int(a) == CLOSE_REPLACED,
+        lambda a: _code(a) == CLOSE_REPLACED,
         [
             Hint(
-                lambda a: int(a) == 1000,
+                lambda a: _code(a) == 1000,
                 "1000 is an ordinary close; taking a name over has a code of "
                 "the lab's own, in the 4000s",
             ),
             Hint(
-                lambda a: int(a) in (1001, 1006, 1011),
+                lambda a: _code(a) in (1001, 1006, 1011),
                 "that one means a server or a network gone; here the server "
                 "chose to close the bot, for a reason of the lab's own",
             ),
             Hint(
-                lambda a: 4000 <= int(a) < 5000,
+                lambda a: _code(a) in range(4000, 5000),
                 "the right range; the bot's log and the partner's reason give "
                 "the exact code",
             ),
@@ -99,6 +99,11 @@ def server_saw(answer: Any) -> Verdict:
         answer,
         lambda a: _letters(a) == _SEEN,
         [
+            Hint(
+                lambda a: isinstance(a, str),
+                'that is text: give a set of letters, e.g. {"a", "b"}, with '
+                "each letter in quotes",
+            ),
             Hint(
                 lambda a: "d" in _letters(a),
                 "the session key travels wrapped, on the data channel, never "
@@ -124,7 +129,7 @@ def server_saw(answer: Any) -> Verdict:
                 "both in its directory",
             ),
         ],
-        otherwise="give a set of letters, e.g. {'a', 'b'}",
+        otherwise='give a set of letters, e.g. {"a", "b"}',
     )
 
 
@@ -133,24 +138,45 @@ def bot_on_class_server(answer: Any) -> Verdict:
     return verdict(
         "the partner bot on a class server",
         answer,
-        lambda a: str(a).strip().lower() == "not started",
+        lambda a: a == "not started",
         [
             Hint(
-                lambda a: str(a).strip().lower() == "playing",
-                "on a server elsewhere the partner is a classmate: the bot "
-                "stays out unless told allow_remote=True",
+                lambda a: _status(a) == "not started",
+                "the right status; write it as partner.status says it: two "
+                "words in lower case, with a space",
             ),
             Hint(
-                lambda a: str(a).strip().lower() in ("declined", "not needed"),
+                lambda a: _status(a) == "playing",
+                "the teacher's server is not on Alice's laptop: read the rule "
+                "about where the bot may join",
+            ),
+            Hint(
+                lambda a: _status(a) in ("declined", "not needed"),
                 "that status needs the bot, or the server, to look at the "
                 "room; this one is decided before anything is sent",
             ),
         ],
-        otherwise="one of the statuses listed in help(bot.PartnerBot)",
+        otherwise="one of the statuses listed in the section on how the bot "
+        "steps aside (or in help(bot.PartnerBot))",
     )
 
 
 def _letters(answer: Any) -> set[str]:
-    """Return the letters in an answer given as a set, a list or a string."""
-    items = answer if not isinstance(answer, str) else answer.replace(",", " ").split()
-    return {str(item).strip().lower() for item in items}
+    """Return the letters in an answer given as a set, a list or a tuple."""
+    if isinstance(answer, str):
+        raise TypeError("a text is not a set of letters")
+    return {str(item).strip().lower() for item in answer}
+
+
+def _code(answer: Any) -> int | None:
+    """Return a close code given as a number, else None."""
+    if isinstance(answer, int) and not isinstance(answer, bool):
+        return answer
+    return None
+
+
+def _status(answer: Any) -> str:
+    """Return a status as written, in lower case, with ``_`` and ``-`` as spaces."""
+    if not isinstance(answer, str):
+        return ""
+    return " ".join(answer.lower().replace("_", " ").replace("-", " ").split())

@@ -185,6 +185,43 @@ def test_running_the_cell_again_replaces_the_bot_and_reset_stops_it(
     assert second.process is not None and second.process.returncode == 0
 
 
+def test_opening_the_pane_again_stops_its_bot_before_joining(
+    alice: ChatPane, server: LessonServer
+) -> None:
+    """A second open_chat stops the old pane's bot first: the new pane waits alone."""
+    partner = bot.start_partner(alice, passphrase=BOB)
+    assert partner.status == "playing"
+
+    again = open_chat("alice", partner="bob", passphrase=ALICE, url=server.url)
+
+    assert partner.status == "stopped" and not partner.running
+    assert again.connection_state == "waiting"
+    assert again.client is not None
+    kinds = [f.message["type"] for f in again.client.signaling.frames]
+    assert kinds == ["hello", "join", "welcome"]
+    assert bot.start_partner(again, passphrase=BOB).status == "playing"
+
+
+def test_a_key_store_of_its_own_leaves_the_labs_alone(
+    server: LessonServer, home: Path, tmp_path: Path
+) -> None:
+    """Given a key store, the pane and the bot keep both keys there, not in the lab."""
+    keys = KeyStore(tmp_path / "lesson-keys")
+    pane = open_chat(
+        "alice", partner="bob", passphrase=ALICE, url=server.url, keystore=keys
+    )
+
+    partner = bot.start_partner(pane, passphrase=BOB, keystore=keys)
+
+    assert partner.status == "playing"
+    assert "with bob's own key from the key store it was given" in partner.reason
+    assert pane.client is not None
+    wait_for(lambda: pane.connection_state == "connected", "alice and the bot")
+    assert pane.client.peer_fingerprint == keys.load("bob", BOB).fingerprint
+    assert keys.exists("alice")
+    assert not (home / "keys").exists()
+
+
 def test_a_wrong_passphrase_is_refused_before_joining(
     alice: ChatPane, server: LessonServer, home: Path
 ) -> None:

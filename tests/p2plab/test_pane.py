@@ -106,7 +106,7 @@ def test_lines_carry_their_arrival_time() -> None:
 
 
 def test_waiting_pane_says_what_to_do() -> None:
-    """While waiting, the pane says the partner is not there and that it connects."""
+    """While waiting, the pane says who is missing, that it connects, and the bot."""
     pane = ChatPane("alice", "bob")
 
     pane.handle(Event("state", "bob is not here yet", {"state": "waiting"}))
@@ -115,6 +115,7 @@ def test_waiting_pane_says_what_to_do() -> None:
 
     assert "bob is not here yet" in hint
     assert "connects by itself" in hint
+    assert "partner bot can play bob" in hint
     assert pane.hint.value == ""
 
 

@@ -67,11 +67,17 @@ def test_takeover_code_as_text_is_refused_kindly() -> None:
     assert check.takeover_code("4001").message == AS_TEXT
 
 
+def test_takeover_code_is_a_whole_number() -> None:
+    """The code as a whole float counts; a fraction near it does not."""
+    assert check.takeover_code(4001.0)
+    assert not check.takeover_code(4001.5)
+
+
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
         ({"a", "b", "c", "d"}, "the session key travels wrapped"),
-        ("a b c e", "chat messages travel sealed"),
+        ({"a", "b", "c", "e"}, "chat messages travel sealed"),
         (["a", "b", "c", "f"], "the nonce travels beside the ciphertext"),
         ({"a", "b"}, "the server relays the offer and the answer"),
         ({"c"}, "a join carries a name and a public key"),
@@ -83,20 +89,32 @@ def test_server_saw_hints(answer: object, hint: str) -> None:
     assert hint in check.server_saw(answer).message
 
 
-def test_server_saw_reads_letters_in_any_form() -> None:
-    """A set, a list, or letters in a string, in any case, are read alike."""
-    for answer in ({"a", "b", "c"}, ["C", "b", "a"], "a, b, c"):
+def test_server_saw_reads_letters_in_any_collection() -> None:
+    """A set, a list or a tuple, in any case, are read alike."""
+    for answer in ({"a", "b", "c"}, ["C", "b", "a"], ("a", "b", "c")):
         assert check.server_saw(answer)
+
+
+@pytest.mark.parametrize("answer", ["abc", "a, b, c", "a b c e", "d"])
+def test_server_saw_asks_for_a_set_when_given_text(answer: str) -> None:
+    """Letters written as one text, right or wrong, get "give a set", not content."""
+    result = check.server_saw(answer)
+    assert not result
+    assert result.message.startswith("that is text: give a set of letters")
 
 
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
-        ("playing", "the bot stays out unless told allow_remote=True"),
+        ("playing", "read the rule about where the bot may join"),
         ("declined", "decided before anything is sent"),
-        ("stopped", "help(bot.PartnerBot)"),
+        ("not needed", "decided before anything is sent"),
+        ("Not_Started", "write it as partner.status says it"),
+        ("not-started", "write it as partner.status says it"),
+        ("stopped", "how the bot steps aside"),
+        (None, "how the bot steps aside"),
     ],
 )
-def test_bot_on_class_server_hints(answer: str, hint: str) -> None:
+def test_bot_on_class_server_hints(answer: object, hint: str) -> None:
     """Other statuses get hints that say why not."""
     assert hint in check.bot_on_class_server(answer).message
