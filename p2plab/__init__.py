@@ -10,7 +10,15 @@ The modules follow the steps of the lessons:
 * :mod:`p2plab.sealing`: messages sealed with AES-GCM.
 * :mod:`p2plab.chat`: the chat session that ties the crypto together.
 * :mod:`p2plab.client`: signaling, peer and session in one object.
-* :mod:`p2plab.network`, :mod:`p2plab.pane`, :mod:`p2plab.lab`: the notebook side.
+* :mod:`p2plab.network`, :mod:`p2plab.pane`, :mod:`p2plab.lab`: the notebook side;
+  :mod:`p2plab.bot` plays a missing partner.
+
+The lessons in ``notebooks/`` lean on :mod:`p2plab.lesson` (a server in the
+kernel that records what it saw, ``chat_pair``, ``reset``), on the views
+:mod:`p2plab.serverview`, :mod:`p2plab.sequence`, :mod:`p2plab.sdp`,
+:mod:`p2plab.candidate` and :mod:`p2plab.inspector`, on :mod:`p2plab.course`
+and :mod:`p2plab.misuse`, and on one module of exercise checks per lesson in
+:mod:`p2plab.exercises`.
 """
 
 import logging
