@@ -76,6 +76,8 @@ class Listener:
         closing: True once :meth:`close` was called.
         backlog: Bytes waiting to be sent to a connection beyond which it is
             cut off.
+        open_timeout: Seconds a new connection has to complete its opening
+            handshake.
         reading: The connection whose bytes are being handled, if any.
     """
 
@@ -100,6 +102,7 @@ class Listener:
         )
         self.closing = False
         self.backlog = _BACKLOG_FRAMES * settings.max_frame
+        self.open_timeout = OPEN_TIMEOUT
         self.reading: Connection | None = None
         self._host, self._port, self._ssl = host, port, ssl
         self._origins: Sequence[Origin | None] | None = None
@@ -161,10 +164,10 @@ class Listener:
     # Connections coming and going.
 
     def attach(self, connection: Connection) -> None:
-        """Take a new connection; it has until OPEN_TIMEOUT to finish its handshake."""
+        """Take a new connection, and start the clock on its opening handshake."""
         self.connections.add(connection)
         now = asyncio.get_running_loop().time()
-        self.keepalive.expect(connection, now, OPEN_TIMEOUT)
+        self.keepalive.expect(connection, now, self.open_timeout)
         self._arm()
 
     def opened(self, connection: Connection) -> None:
