@@ -10,6 +10,11 @@ transport at once. Keepalive pings are scheduled for all connections together
 by the :class:`~p2plab_server.listener.Listener` (see
 :mod:`p2plab_server.keepalive`).
 
+**Writes are gathered.** While the bytes of one connection are being
+handled, the frames written to any connection wait in websockets' protocol
+object; each connection written to gets them in one write, one system call,
+once the bytes are handled. Frames from timers go out at once.
+
 **Flow control.** A connection whose transport holds more than asyncio's
 high-water mark of unsent bytes is not *writable*. A write to it still goes
 into its buffer, but the connection whose message caused the write stops being
@@ -93,6 +98,7 @@ class Connection(asyncio.Protocol):
 
     __slots__ = (
         "_closer",
+        "_dirty",
         "_drained",
         "_ended",
         "_fragments",
@@ -119,6 +125,7 @@ class Connection(asyncio.Protocol):
         self._opened = False  # the handshake succeeded
         self._ended = False  # the handler was told the connection closed
         self._paused = False  # reading is paused until a recipient drains
+        self._dirty = False  # frames wait for the reader's bytes to be handled
         self._fragments: list[bytes] | None = None
         self._stalled: list[Connection] | None = None
         self._closer: asyncio.TimerHandle | None = None
@@ -141,14 +148,23 @@ class Connection(asyncio.Protocol):
     # Writing.
 
     def write(self, message: bytes) -> None:
-        """Write ``message``, UTF-8 text, as one text frame now; skipped unless open."""
+        """Write ``message``, UTF-8 text, as one text frame; skipped unless open.
+
+        While a connection's bytes are being handled, the frame goes out with
+        the others written meanwhile, once they are handled; else at once.
+        """
         protocol = self.protocol
         if protocol.state is not _OPEN:
             return
         protocol.send_text(message)
-        self._flush()
-        if not self.writable:
-            self._pushed_back()
+        listener = self._listener
+        if listener.reading is None:
+            self._flush()
+            if not self.writable:
+                self._pushed_back(None)
+        elif not self._dirty:
+            self._dirty = True
+            listener.written.append(self)
 
     async def send(self, message: str | bytes) -> None:
         """Write one text frame and wait while the transport's buffer is full.
@@ -170,8 +186,14 @@ class Connection(asyncio.Protocol):
 
     def _flush(self) -> None:
         """Write what websockets has to send; an empty chunk is the end of it."""
+        chunks = self.protocol.data_to_send()
         transport = self.transport
-        for data in self.protocol.data_to_send():
+        if not chunks or transport.is_closing():
+            return  # nothing to write, or nowhere to write it any more
+        if b"" not in chunks:
+            transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            return
+        for data in chunks:
             if data:
                 transport.write(data)
             elif transport.can_write_eof():
@@ -180,21 +202,31 @@ class Connection(asyncio.Protocol):
                 # TLS cannot half-close: close the socket once the data is out.
                 transport.close()
 
-    def _pushed_back(self) -> None:
-        """React to a write that left this connection's buffer over the mark."""
-        listener = self._listener
+    def _flush_written(self) -> None:
+        """Write out every frame written while this connection's bytes were handled."""
+        written = self._listener.written
+        self._listener.written = []
+        for connection in written:
+            connection._dirty = False
+            connection._flush()
+            if not connection.writable:
+                connection._pushed_back(self)
+        self._flush()
+
+    def _pushed_back(self, reader: Connection | None) -> None:
+        """React to a write that left this connection's buffer over the mark.
+
+        ``reader``, whose bytes caused the write, if any, waits for this one.
+        """
         size = self.transport.get_write_buffer_size()
-        if size > listener.backlog:
+        if size > self._listener.backlog:
             logger.info(
                 "cutting a connection from %s that does not read (%d bytes waiting)",
                 self.address,
                 size,
             )
             self.transport.abort()
-            return
-        # The connection being read caused this write: it waits for this one.
-        reader = listener.reading
-        if reader is not None:
+        elif reader is not None:
             reader._stall(self)
 
     # Flow control.
@@ -270,7 +302,7 @@ class Connection(asyncio.Protocol):
                     self._handshake(event)
         finally:
             listener.reading = None
-        self._flush()
+            self._flush_written()
         if protocol.state is not _OPEN:
             self._wind_down()
 

@@ -79,6 +79,7 @@ class Listener:
         open_timeout: Seconds a new connection has to complete its opening
             handshake.
         reading: The connection whose bytes are being handled, if any.
+        written: The connections written to meanwhile, whose frames wait.
     """
 
     def __init__(
@@ -104,6 +105,7 @@ class Listener:
         self.backlog = _BACKLOG_FRAMES * settings.max_frame
         self.open_timeout = OPEN_TIMEOUT
         self.reading: Connection | None = None
+        self.written: list[Connection] = []
         self._host, self._port, self._ssl = host, port, ssl
         self._origins: Sequence[Origin | None] | None = None
         if settings.origins:
