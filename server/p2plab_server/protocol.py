@@ -322,7 +322,7 @@ def _splice(frame: bytes, request: dict[str, Any], sender: str) -> bytes | None:
     if frame.find(b"\xed", end) != -1 and not _is_utf8(frame[end:]):
         return None
     head = b'{"type":"' + opening[1] + b'","from":"' + sender.encode() + b'"'
-    return b"".join((head, memoryview(frame)[end:]))
+    return head + frame[end:]
 
 
 def _is_utf8(data: bytes) -> bool:
