@@ -127,8 +127,15 @@ class Listener:
         if self._server is None:
             loop = asyncio.get_running_loop()
             self._gone = loop.create_future()
+            # With TLS, the opening handshake's clock starts once TLS is up;
+            # TLS itself gets the same time.
+            timeout = self.open_timeout if self._ssl is not None else None
             self._server = await loop.create_server(
-                self._connect, self._host, self._port, ssl=self._ssl
+                self._connect,
+                self._host,
+                self._port,
+                ssl=self._ssl,
+                ssl_handshake_timeout=timeout,
             )
         return self
 
