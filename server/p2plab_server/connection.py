@@ -5,9 +5,9 @@ The server runs no task per connection. Each connection is an
 with the bytes it read, websockets' :class:`~websockets.server.ServerProtocol`
 turns them into the handshake request and into frames, and every complete
 message goes to the server's :class:`Handler` in that same call. What the
-handler writes, a reply or a relayed message, goes to its connection's
-transport at once. Keepalive pings are scheduled for all connections together
-by the :class:`~p2plab_server.listener.Listener` (see
+handler writes, a reply or a relayed message, reaches its connection's
+transport before the call returns. Keepalive pings are scheduled for all
+connections together by the :class:`~p2plab_server.listener.Listener` (see
 :mod:`p2plab_server.keepalive`).
 
 **Writes are gathered.** While the bytes of one connection are being

@@ -39,8 +39,8 @@ __all__ = ["OPEN_TIMEOUT", "Listener"]
 #: websockets' own servers.
 OPEN_TIMEOUT = 10.0
 
-# Slots of the keepalive wheel are this fraction of the shortest of the ping
-# interval, the ping timeout and the close timeout. Rounding to slots may
+# A slot of the keepalive wheel is the shortest of the ping interval, the
+# ping timeout and the close timeout, divided by this. Rounding to slots may
 # then add at most half a close timeout to the time a silent drop takes to
 # notice, which the documented bound already allows for: the drop is
 # announced as soon as the ping is given up on, not after the close timeout.
