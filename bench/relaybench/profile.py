@@ -57,17 +57,35 @@ class Sampler:
 
 
 # Where a sample goes: the first category whose pattern its stack matches.
+# The p2plab server handles every frame inside the event loop's read
+# callback, so the callback itself only counts when it is the leaf: the
+# recv system call. The prototypes run websockets' asyncio connections,
+# whose send and recv keep their own categories.
 CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
     ("JSON decode and encode", re.compile(r"\(json/")),
     (
         "request validation (protocol.parse)",
         re.compile(r";(parse|_check_\w+) \([^)]*p2plab_server/protocol\.py"),
     ),
+    (
+        "relayed frame (protocol.relayed, the splice)",
+        re.compile(r";(relayed|_splice) \([^)]*p2plab_server/protocol\.py"),
+    ),
     ("socket write (send syscall)", re.compile(r"_SelectorSocketTransport\.write ")),
-    ("socket read and frame parsing", re.compile(r"_read_ready")),
-    ("websockets send (framing, locks)", re.compile(r"Connection\.send ")),
-    ("websockets receive (reassembly)", re.compile(r"Connection\.recv ")),
-    ("event loop", re.compile(r";[^;]*(selectors|base_events)\.py:\d+\)$")),
+    (
+        "websockets send (framing, locks)",
+        re.compile(r"Connection\.send \([^)]*websockets/asyncio/"),
+    ),
+    (
+        "websockets receive (reassembly)",
+        re.compile(r"Connection\.recv \([^)]*websockets/asyncio/"),
+    ),
+    (
+        "websockets frames (parse and serialize)",
+        re.compile(r"\([^)]*websockets/(frames|streams|protocol|server)\.py"),
+    ),
+    ("socket read (recv syscall)", re.compile(r"\._read_ready__data_received [^;]*$")),
+    ("event loop", re.compile(r";[^;]*[(/](selectors|base_events|events)\.py:\d+\)$")),
 ]
 
 

@@ -16,6 +16,13 @@ BASELINE = "peerjs"
 # phase, latency comparisons are marked as inconclusive.
 BUSY_CORES = 0.25
 
+# When the baseline's memory readings of one run differ by more than this
+# factor, or one is not above zero, the memory comparison is marked as
+# inconclusive: V8 collects garbage (the warm-up's, the handshakes') at
+# moments of its own choosing, and a collection during the idle phase takes
+# resident memory down while clients connect.
+MEMORY_SPREAD = 2.0
+
 # (label, how to read it from one result, format); counts of broken
 # messages are added up over repeats, every other number is their median.
 Metric = tuple[str, Callable[[Result], float], str]
@@ -137,15 +144,24 @@ def verdicts(results: Sequence[Result]) -> list[str]:
             ours = _value(groups[server, count], read, "median")
             theirs = _value(groups[BASELINE, count], read, "median")
             ratio = ours / theirs if theirs else float("inf")
-            # Each repeat measured the servers side by side: pair them.
+            # Each repeat measured the servers side by side: pair them. A
+            # reading of zero or less has no ratio.
             pairs = zip(groups[server, count], groups[BASELINE, count], strict=False)
-            spread = [read(a) / read(b) for a, b in pairs if read(b)] or [ratio]
+            spread = [read(a) / read(b) for a, b in pairs if read(b) > 0] or [ratio]
             status = "met" if ratio <= limit else "NOT met"
             busy = _value(groups[server, count], lambda r: r.foreign_cores, "median")
             if "latency" in label and busy > BUSY_CORES:
                 status += (
                     f", but inconclusive: other processes used {busy:.2f} cores "
                     "of 2 while latencies were measured"
+                )
+            base = [read(r) for r in groups[BASELINE, count]]
+            if "memory" in label and (
+                min(base) <= 0 or max(base) > MEMORY_SPREAD * min(base)
+            ):
+                status += (
+                    f", but inconclusive: {BASELINE}'s readings went from "
+                    f"{min(base):.1f} to {max(base):.1f} KiB between repeats"
                 )
             lines.append(
                 f"{server}/{BASELINE} at {count:,} clients, {label}: {ratio:.2f}x "

@@ -7,7 +7,10 @@ deploy it on a small machine without Jupyter or aiortc::
 
 The protocol is written out in ``docs/protocol.md``: :mod:`.protocol` holds
 its messages, :mod:`.proof` the signed join, :mod:`.rsapss` the RSA-PSS check,
-:mod:`.directory` the SQLite directory and :mod:`.relay` the WebSocket server.
+:mod:`.directory` the SQLite directory and :mod:`.relay` the server's rooms,
+joins and relays. :mod:`.listener` accepts connections and :mod:`.connection`
+runs each one on websockets' Sans-I/O protocol, with no task per connection;
+:mod:`.keepalive` schedules every connection's pings on one timer.
 :mod:`.settings` gathers what a server may be told (keepalive, the offline
 queue, limits); :mod:`.mailbox` holds messages for users who are briefly
 offline, :mod:`.ratelimit` paces each connection, and :mod:`.health` answers

@@ -14,7 +14,6 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
-from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
@@ -49,17 +48,16 @@ class HealthEndpoint:
     Args:
         current: Returns the report at the time of the request.
 
-    An instance is websockets' ``process_request`` hook::
+    An instance is called with each handshake request, before the WebSocket
+    handshake is accepted::
 
-        serve(handler, host, port, process_request=HealthEndpoint(current))
+        response = endpoint(request)  # a Response for /health, else None
     """
 
     def __init__(self, current: Callable[[], dict[str, Any]]) -> None:
         self.current = current
 
-    def __call__(
-        self, connection: ServerConnection, request: Request
-    ) -> Response | None:
+    def __call__(self, request: Request) -> Response | None:
         """Answer ``/health`` with the report; None lets a WebSocket handshake on."""
         if urlsplit(request.path).path != HEALTH_PATH:
             return None

@@ -170,10 +170,36 @@ CLOSE_REPLACED = 4001
 # Fields the server may read in a request besides the required ones;
 # anything else is refused so that a client cannot smuggle a forged ``from``
 # or an unbounded blob past the server.
-_ALLOWED_EXTRA = {"type", "id"}
+_ALLOWED_EXTRA = frozenset({"type", "id"})
 
-# Fields whose value is binary data in standard base64.
+# Marks a field missing from a request (None is a value some fields take).
+_MISSING = object()
+
+# Fields whose value is a name, and fields whose value is binary data in
+# standard base64, in the order they are checked.
+_NAME_FIELDS = ("room", "name", "to")
 _BASE64_FIELDS = ("key", "challenge", "signature")
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What :func:`parse` checks in one type of request, worked out once."""
+
+    fields: tuple[tuple[str, _Types], ...]
+    allowed: frozenset[str]
+    names: tuple[str, ...]
+    base64: tuple[str, ...]
+
+
+_SHAPES = {
+    kind: _Shape(
+        tuple(fields.items()),
+        frozenset(fields) | _ALLOWED_EXTRA,
+        tuple(f for f in _NAME_FIELDS if f in fields),
+        tuple(f for f in _BASE64_FIELDS if f in fields),
+    )
+    for kind, fields in REQUESTS.items()
+}
 
 # The opening of a relayed request as encode() and the clients write it:
 # compact JSON, the type first, then the recipient, then "," or "}". Group 1
@@ -182,6 +208,9 @@ _RELAY_OPENING = re.compile(
     rb'\{"type":"(offer|answer|candidate|bye)","to":"'
     rb'([A-Za-z0-9][A-Za-z0-9_.-]{0,31})"(?=[,}])'
 )
+
+# What may open a "to" or "type" key, however spelled: see _splice.
+_KEY_OPENING = re.compile(rb'"[t\\]')
 
 
 @dataclass
@@ -282,28 +311,18 @@ def _splice(frame: bytes, request: dict[str, Any], sender: str) -> bytes | None:
     kind, recipient = opening[1].decode("ascii"), opening[2].decode("ascii")
     if kind != request["type"] or recipient != request["to"]:
         return None  # a repeated key: the parsed request says otherwise
-    rest = frame[opening.end() :]
-    # json.loads lets encoded surrogates through, which are not UTF-8, so
-    # bytes that may start one are checked strictly.
-    if _may_repeat_a_key(rest) or (b"\xed" in rest and not _is_utf8(rest)):
+    end = opening.end()
+    # The rest of the frame goes to the recipient as it is, so it may hold
+    # no other "to" or "type" key. Such a key, however spelled, opens with
+    # "t or with an escape, "\; a relayed request's strings rarely do, and
+    # an SDP holds no quotes. json.loads lets encoded surrogates through,
+    # which are not UTF-8, so bytes that may start one are checked strictly.
+    if _KEY_OPENING.search(frame, end) is not None:
         return None
-    return b'{"type":"' + opening[1] + b'","from":"' + sender.encode() + b'"' + rest
-
-
-def _may_repeat_a_key(rest: bytes) -> bool:
-    """Tell whether ``rest`` may hold another ``to`` or ``type`` key.
-
-    The rest of a frame goes to the recipient as it is, so it may not. Such a
-    key, however spelled, opens with ``"t`` or with an escape, ``"\\``. A
-    relayed request's strings rarely do, and an SDP holds no quotes: finding
-    each quote is quicker than searching for the two-byte openings.
-    """
-    at = rest.find(b'"')
-    while at != -1:
-        if rest[at + 1 : at + 2] in (b"t", b"\\"):
-            return True
-        at = rest.find(b'"', at + 1)
-    return False
+    if frame.find(b"\xed", end) != -1 and not _is_utf8(frame[end:]):
+        return None
+    head = b'{"type":"' + opening[1] + b'","from":"' + sender.encode() + b'"'
+    return head + frame[end:]
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -343,6 +362,10 @@ def parse(frame: str | bytes, max_frame: int = MAX_FRAME) -> dict[str, Any]:
             "(an SDP is usually 2-4 KiB)",
         )
     try:
+        if isinstance(frame, bytes) and frame.startswith(b'{"'):
+            # What json.loads does with bytes that open so, without its
+            # look for a byte order mark first.
+            frame = frame.decode("utf-8", "surrogatepass")
         msg = json.loads(frame)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(
@@ -362,23 +385,24 @@ def parse(frame: str | bytes, max_frame: int = MAX_FRAME) -> dict[str, Any]:
     ):
         raise ProtocolError("bad-field", "'id' must be a string or an integer")
     kind = msg.get("type")
-    fields = REQUESTS.get(kind) if isinstance(kind, str) else None
-    if fields is None:
+    shape = _SHAPES.get(kind) if isinstance(kind, str) else None
+    if shape is None:
         raise ProtocolError(
             "bad-type",
             f"unknown type {kind!r}; expected one of {sorted(REQUESTS)}",
             id=msg_id,
         )
     assert isinstance(kind, str)
-    _check_fields(kind, fields, msg)
-    _check_values(kind, msg)
+    _check_fields(kind, shape, msg)
+    _check_values(kind, shape, msg)
     return msg
 
 
-def _check_fields(kind: str, fields: dict[str, _Types], msg: dict[str, Any]) -> None:
+def _check_fields(kind: str, shape: _Shape, msg: dict[str, Any]) -> None:
     """Check that the request has exactly its fields, each of the right JSON type."""
-    for name, expected in fields.items():
-        if name not in msg:
+    for name, expected in shape.fields:
+        value = msg.get(name, _MISSING)
+        if value is _MISSING:
             hint = ""
             if kind == "join":
                 # The likeliest cause is a client written for protocol 1.
@@ -392,7 +416,6 @@ def _check_fields(kind: str, fields: dict[str, _Types], msg: dict[str, Any]) -> 
                 kind,
                 msg.get("id"),
             )
-        value = msg[name]
         if isinstance(value, bool) or not isinstance(value, expected):
             raise ProtocolError(
                 "bad-field",
@@ -400,21 +423,20 @@ def _check_fields(kind: str, fields: dict[str, _Types], msg: dict[str, Any]) -> 
                 kind,
                 msg.get("id"),
             )
-    extra = set(msg) - set(fields) - _ALLOWED_EXTRA
-    if extra:
+    if not msg.keys() <= shape.allowed:
         raise ProtocolError(
             "bad-field",
-            f"{kind} does not take the field(s) {sorted(extra)}",
+            f"{kind} does not take the field(s) {sorted(msg.keys() - shape.allowed)}",
             kind,
             msg.get("id"),
         )
 
 
-def _check_values(kind: str, msg: dict[str, Any]) -> None:
+def _check_values(kind: str, shape: _Shape, msg: dict[str, Any]) -> None:
     """Check the values that the JSON types alone do not constrain."""
-    for field in ("room", "name", "to"):
-        value = msg.get(field)
-        if value is not None and not NAME_PATTERN.fullmatch(value):
+    for field in shape.names:
+        value = msg[field]
+        if not NAME_PATTERN.fullmatch(value):
             raise ProtocolError(
                 "bad-field",
                 f"{field} {value!r} is not a valid name: use 1-32 letters, "
@@ -422,8 +444,8 @@ def _check_values(kind: str, msg: dict[str, Any]) -> None:
                 kind,
                 msg.get("id"),
             )
-    for field in _BASE64_FIELDS:
-        if field in msg and decode_base64(msg[field]) is None:
+    for field in shape.base64:
+        if decode_base64(msg[field]) is None:
             raise ProtocolError(
                 "bad-field",
                 f"{field} must be standard base64 (A-Z, a-z, 0-9, '+', '/', "

@@ -33,14 +33,12 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
-from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
-from websockets.protocol import State
-from websockets.typing import Origin
 
+from .connection import Connection
 from .directory import MEMORY, Directory
 from .health import HealthEndpoint, report
+from .listener import Listener
 from .mailbox import Address, Letter, Mailroom
 from .proof import check_join, new_challenge
 from .protocol import (
@@ -68,13 +66,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# websockets logs every frame, payload included, at DEBUG, and every
-# handshake at INFO. Its connections get this logger instead, held at WARNING
-# whatever the root level: no SDP or key ever reaches a log, and a teacher's
-# log shows joins and leaves rather than handshakes.
-wire_logger = logging.getLogger(f"{__name__}.wire")
-wire_logger.setLevel(logging.WARNING)
-
 #: ``observer(connection_id, direction, frame)`` sees every frame the server
 #: reads (direction ``"<"``), as bytes, and every frame it writes (``">"``),
 #: as text.
@@ -94,24 +85,25 @@ _SHUTDOWN_MESSAGE = (
     "join again once it is back"
 )
 
-# Time allowed, beyond the close timeout, for handlers to finish at shutdown.
+# Time allowed, beyond the close timeout, for connections to close at shutdown.
 _SHUTDOWN_SLACK = 1.0
 
 
 @dataclass(eq=False, slots=True)
 class _Client:
-    """One connection: its challenge, and its room and name once joined."""
+    """One connection: its challenge, its rate, and its room and name once joined."""
 
-    ws: ServerConnection
+    connection: Connection
     challenge: str
+    bucket: TokenBucket | None
     room: str | None = None
     name: str | None = None
 
     def __str__(self) -> str:
         if self.name is not None:
             return f"{self.name} in {self.room}"
-        address = self.ws.remote_address
-        return f"a connection from {address[0] if address else 'an unknown address'}"
+        address = self.connection.address
+        return f"a connection from {address or 'an unknown address'}"
 
 
 class SignalingServer:
@@ -133,8 +125,12 @@ class SignalingServer:
     gracefully (:func:`run` does both)::
 
         server = SignalingServer()
-        async with server.serve("127.0.0.1", 8765) as ws_server:
-            await ws_server.serve_forever()
+        async with server.serve("127.0.0.1", 8765) as listener:
+            await listener.serve_forever()
+
+    The server is the :class:`~p2plab_server.connection.Handler` of its
+    connections: each method below runs when a connection opens, brings a
+    message or closes, to completion, without waiting on anything.
     """
 
     def __init__(
@@ -147,17 +143,17 @@ class SignalingServer:
         self.directory = directory if directory is not None else Directory(MEMORY)
         self.observer = observer
         self.settings = settings if settings is not None else Settings()
-        self.rooms: dict[str, dict[str, ServerConnection]] = {}
+        self.rooms: dict[str, dict[str, Connection]] = {}
         self._users = 0
-        self._clients: set[_Client] = set()
+        self._clients: dict[Connection, _Client] = {}
         self._mail = Mailroom(self.settings.queue)
         self._expiry: asyncio.TimerHandle | None = None
-        self._closing: set[asyncio.Task[None]] = set()
         self._started = time.monotonic()
         self._stopping = False
+        self._health = HealthEndpoint(self.health)
 
     @property
-    def online(self) -> dict[str, ServerConnection]:
+    def online(self) -> dict[str, Connection]:
         """The connections in the default room, by name (a one-room lab's view)."""
         return self.rooms.get(DEFAULT_ROOM, {})
 
@@ -181,97 +177,98 @@ class SignalingServer:
         port: int = 8765,
         *,
         ssl: ssl_module.SSLContext | None = None,
-    ) -> Server:
-        """Return the websockets ``serve`` context manager for this relay.
+    ) -> Listener:
+        """Return a listener for this relay; await it, or enter it, to listen.
 
-        Port 0 picks a free port; read it from the returned server's
-        ``sockets``. With an ``ssl`` context the server speaks ``wss://``.
-        The same port answers ``GET /health``.
+        Port 0 picks a free port; read it from the listener's ``sockets``.
+        With an ``ssl`` context the server speaks ``wss://``. The same port
+        answers ``GET /health``.
         """
-        settings = self.settings
-        origins: list[Origin | None] | None = None
-        if settings.origins:
-            # No Origin header: a program, not a web page. See docs/protocol.md.
-            origins = [*(Origin(origin) for origin in settings.origins), None]
-        return serve(
-            self.handle,
-            host,
-            port,
-            ssl=ssl,
-            max_size=settings.hard_frame_limit,
-            compression=None,
-            ping_interval=settings.ping_interval,
-            ping_timeout=settings.ping_timeout,
-            close_timeout=settings.close_timeout,
-            origins=origins,
-            process_request=HealthEndpoint(self.health),
-            process_response=self._log_refused_origin,
-            logger=wire_logger,
-        )
+        return Listener(self, host, port, ssl=ssl, settings=self.settings)
 
-    async def handle(self, ws: ServerConnection) -> None:
-        """Serve one client connection until it closes.
+    # The connections' handler.
 
-        The connection gets ``hello`` with its challenge first. Bad requests
-        are answered with an ``error`` and the loop goes on: one client's
-        mistake never ends its connection or touches anyone else.
-        """
+    def respond(self, request: Request) -> Response | None:
+        """Answer ``GET /health``; None lets any other request open a WebSocket."""
+        return self._health(request)
+
+    def refused(
+        self, connection: Connection, request: Request, response: Response
+    ) -> None:
+        """Log each connection refused for its ``Origin`` header, on one line."""
+        if response.status_code == HTTPStatus.FORBIDDEN:
+            logger.info(
+                "refused a connection from %s: origin %r is not allowed",
+                connection.address or "an unknown address",
+                request.headers.get("Origin"),
+            )
+
+    def opened(self, connection: Connection) -> None:
+        """Greet a new connection with ``hello`` and its challenge."""
         if self._stopping:
-            await self._turn_away(ws)
+            self._turn_away(connection)
             return
-        clock = time.monotonic
         settings = self.settings
         bucket = None
         if settings.rate > 0:
-            bucket = TokenBucket(settings.rate, settings.burst, clock())
-        client = _Client(ws, new_challenge())
-        max_frame = settings.max_frame
-        self._clients.add(client)
-        _forget_headers(ws)
+            bucket = TokenBucket(settings.rate, settings.burst, time.monotonic())
+        client = _Client(connection, new_challenge(), bucket)
+        self._clients[connection] = client
+        hello = {
+            "type": "hello",
+            "version": PROTOCOL_VERSION,
+            "challenge": client.challenge,
+        }
+        self._post(connection, encode(hello))
+
+    def received(self, connection: Connection, frame: bytes) -> None:
+        """Serve one frame, read as bytes, text and binary alike.
+
+        A bad request is answered with an ``error`` and the connection goes
+        on: one client's mistake never ends its connection or touches anyone
+        else.
+        """
+        if self.observer is not None:
+            self._observe(connection, "<", frame)
+        client = self._clients.get(connection)
+        if client is None:
+            return  # turned away at shutdown
         try:
-            hello = {
-                "type": "hello",
-                "version": PROTOCOL_VERSION,
-                "challenge": client.challenge,
-            }
-            await self._send(ws, hello)
-            while True:
-                # Frames are read as bytes, text and binary alike: json.loads
-                # reads UTF-8 bytes, and a relayed frame goes on as bytes.
-                frame = await ws.recv(decode=False)
-                self._observe(ws, "<", frame)
-                try:
-                    if bucket is not None and not bucket.take(clock()):
-                        raise self._over_rate(client, bucket, frame)
-                    await self._dispatch(client, parse(frame, max_frame), frame)
-                except ProtocolError as exc:
-                    logger.debug("= %s refused: %s", client, exc.code)
-                    await self._send(ws, exc.reply())
-        except ConnectionClosed:
-            pass
-        finally:
-            self._clients.discard(client)
+            bucket = client.bucket
+            if bucket is not None and not bucket.take(time.monotonic()):
+                raise self._over_rate(client, bucket, frame)
+            msg = parse(frame, self.settings.max_frame)
+            room, name = client.room, client.name
+            if name is not None and msg["type"] in RELAYED:
+                assert room is not None
+                self._relay(room, name, msg, frame)
+            else:
+                self._dispatch(client, msg)
+        except ProtocolError as exc:
+            logger.debug("= %s refused: %s", client, exc.code)
+            self._post(connection, encode(exc.reply()))
+
+    def closed(self, connection: Connection) -> None:
+        """Forget a connection that ended; tell its room if it still held a name."""
+        client = self._clients.pop(connection, None)
+        if client is not None:
             self._leave(client)
 
-    async def _dispatch(
-        self, client: _Client, msg: dict[str, Any], frame: bytes
-    ) -> None:
-        """Act on one valid request, ``msg``, read as ``frame``."""
+    def _dispatch(self, client: _Client, msg: dict[str, Any]) -> None:
+        """Act on one valid request, ``msg``, other than a relay."""
         kind = msg["type"]
         room, name = client.room, client.name
-        if room is not None and name is not None and kind in RELAYED:
-            await self._relay(room, name, msg, frame)
-        elif kind == "join":
+        if kind == "join":
             self._join(client, msg)
         elif kind == "health":
             logger.debug("< %s health", client)
-            await self._send(client.ws, _answer(self.health(), msg))
+            self._post(client.connection, encode(_answer(self.health(), msg)))
         elif room is None or name is None:
             raise ProtocolError(
                 "not-joined", f"send join before {kind}", kind, msg.get("id")
             )
         else:
-            await self._lookup(client.ws, room, msg)
+            self._lookup(client.connection, room, msg)
 
     def _over_rate(
         self, client: _Client, bucket: TokenBucket, frame: bytes
@@ -339,19 +336,21 @@ class SignalingServer:
             "peers": peers,
             "version": PROTOCOL_VERSION,
         }
-        # The welcome and the held messages are written at once, before any
-        # other task runs: a message relayed live from now on comes after
-        # every message held before, so no sender's messages are reordered.
-        self._post(client.ws, encode(_answer(welcome, msg)))
+        # The welcome and the held messages are written at once, before
+        # anything else is read: a message relayed live from now on comes
+        # after every message held before, so no sender's messages are
+        # reordered.
+        connection = client.connection
+        self._post(connection, encode(_answer(welcome, msg)))
         for frame in self._collect(client, room, name):
-            self._post(client.ws, frame)
+            self._post(connection, frame)
         joined = {
             "type": "joined",
             "name": name,
             "key": key,
             "fingerprint": fingerprint(key),
         }
-        others = [ws for peer, ws in self.rooms[room].items() if peer != name]
+        others = [c for peer, c in self.rooms[room].items() if peer != name]
         self._broadcast(joined, others)
 
     def _check_capacity(self, room: str, msg_id: str | int | None) -> None:
@@ -381,48 +380,40 @@ class SignalingServer:
         # The same key again while an old connection still holds the name:
         # the user came back (a restarted kernel, a dropped network), and the
         # signature proves it is them. The newer connection takes the name at
-        # once; the old one is closed in the background, because a connection
-        # that dropped silently would hold up this join until its close
-        # handshake timed out.
+        # once, before the old one starts closing, so that the old one's
+        # leaving finds the name taken and tells no one.
         members = self.rooms.setdefault(room, {})
         previous = members.get(name)
-        members[name] = client.ws
+        members[name] = client.connection
         client.room, client.name = room, name
         if previous is None:
             self._users += 1
         else:
             logger.info("%s rejoined %s; closing the previous connection", name, room)
-            self._close_replaced(previous)
+            previous.begin_close(CLOSE_REPLACED, "replaced by a newer connection")
         logger.info("%s joined %s (%d online)", name, room, len(members))
         return sorted(peer for peer in members if peer != name)
 
-    def _close_replaced(self, ws: ServerConnection) -> None:
-        task = asyncio.create_task(
-            ws.close(CLOSE_REPLACED, "replaced by a newer connection")
-        )
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
-
     def _leave(self, client: _Client) -> None:
-        """Forget a connection that ended; tell its room if it still held a name."""
+        """Take a departed client's name out of its room, and tell the room."""
         room, name = client.room, client.name
         if room is None or name is None:
             return
         members = self.rooms.get(room, {})
-        if members.get(name) is not client.ws:
+        if members.get(name) is not client.connection:
             return  # replaced by a newer connection: no one left
         del members[name]
         self._users -= 1
         if not members:
             del self.rooms[room]
         logger.info("%s left %s (%d online)", name, room, len(members))
-        self._broadcast({"type": "left", "name": name}, list(members.values()))
+        # When the whole server closes, everyone is going: no one is told.
+        if not client.connection.server_closing:
+            self._broadcast({"type": "left", "name": name}, list(members.values()))
 
     # Lookups and relays.
 
-    async def _lookup(
-        self, ws: ServerConnection, room: str, msg: dict[str, Any]
-    ) -> None:
+    def _lookup(self, connection: Connection, room: str, msg: dict[str, Any]) -> None:
         name = msg["name"]
         key = self.directory.get(room, name)
         if key is None:
@@ -439,27 +430,22 @@ class SignalingServer:
             "fingerprint": fingerprint(key),
             "online": name in self.rooms.get(room, {}),
         }
-        await self._send(ws, _answer(reply, msg))
+        self._post(connection, encode(_answer(reply, msg)))
 
-    async def _relay(
-        self, room: str, sender: str, msg: dict[str, Any], frame: bytes
-    ) -> None:
+    def _relay(self, room: str, sender: str, msg: dict[str, Any], frame: bytes) -> None:
         kind, recipient = msg["type"], msg["to"]
         if recipient == sender:
             raise ProtocolError(
                 "self", "a message cannot be sent to yourself", kind, msg.get("id")
             )
         out = relayed(frame, msg, sender)
-        target = self.rooms.get(room, {}).get(recipient)
-        if target is not None and target.state is State.OPEN:
+        target = self.rooms[room].get(recipient)
+        if target is not None and target.open:
             logger.debug("> %s %s to %s in %s", sender, kind, recipient, room)
             if self.observer is not None:
                 self._observe(target, ">", out.decode())
-            try:
-                await target.send(out, text=True)
-                return
-            except ConnectionClosed:
-                pass  # the recipient went away during the write: hold it
+            target.write(out)
+            return
         self._hold((room, recipient), sender, kind, msg.get("id"), out.decode())
 
     # Held messages.
@@ -474,11 +460,6 @@ class SignalingServer:
     ) -> None:
         """Keep a message for a recipient who is not connected, or refuse it."""
         room, recipient = address
-        target = self.rooms.get(room, {}).get(recipient)
-        if target is not None and target.state is State.OPEN:
-            # A newer connection took the name while the write failed.
-            self._post(target, frame)
-            return
         if address not in self._mail:
             self._check_holdable(address, kind, msg_id)
         loop = asyncio.get_running_loop()
@@ -538,7 +519,7 @@ class SignalingServer:
     def _collect(self, client: _Client, room: str, name: str) -> list[str]:
         """Take the letters held for a user who just joined."""
         address = (room, name)
-        if address not in self._mail or client.ws.state is not State.OPEN:
+        if address not in self._mail or not client.connection.open:
             return []
         letters = self._mail.take(address)
         logger.info("%s is back in %s: %d held message(s)", name, room, len(letters))
@@ -549,8 +530,8 @@ class SignalingServer:
         room, recipient = address
         members = self.rooms.get(room, {})
         for letter in letters:
-            ws = members.get(letter.sender)
-            if ws is None:
+            connection = members.get(letter.sender)
+            if connection is None:
                 continue
             notice: dict[str, Any] = {
                 "type": "expired",
@@ -560,14 +541,14 @@ class SignalingServer:
             }
             if letter.id is not None:
                 notice["id"] = letter.id
-            self._post(ws, encode(notice))
+            self._post(connection, encode(notice))
         logger.info(
             "%d message(s) for %s in %s expired: %s", len(letters), recipient, room, why
         )
 
     # Shutting down.
 
-    async def shutdown(self, ws_server: Server) -> None:
+    async def shutdown(self, listener: Listener) -> None:
         """Tell every client that the server is going, and close every connection.
 
         Held messages expire first (their senders get ``expired``); then
@@ -578,7 +559,7 @@ class SignalingServer:
         it stops the wait only: the connections go on closing.
 
         Args:
-            ws_server: The server :meth:`serve` returned.
+            listener: The listener :meth:`serve` returned.
         """
         if self._stopping:
             return
@@ -590,72 +571,48 @@ class SignalingServer:
             why = f"the server shut down before {address[1]} came back"
             self._tell_expired(address, letters, why)
         notice = encode({"type": "shutdown", "message": _SHUTDOWN_MESSAGE})
-        for client in list(self._clients):
-            self._post(client.ws, notice)
+        for connection in list(self._clients):
+            self._post(connection, notice)
         logger.info("shutting down: closing %d connection(s)", len(self._clients))
-        ws_server.close(code=CLOSE_GOING_AWAY, reason=_SHUTDOWN_REASON)
+        listener.close(CLOSE_GOING_AWAY, _SHUTDOWN_REASON)
         try:
             async with asyncio.timeout(self.settings.close_timeout + _SHUTDOWN_SLACK):
-                await ws_server.wait_closed()
+                await listener.wait_closed()
         except TimeoutError:
-            logger.warning("shutdown: cutting %d connection(s)", len(self._clients))
-            for client in list(self._clients):
-                client.ws.transport.abort()
+            logger.warning(
+                "shutdown: cutting %d connection(s)", len(listener.connections)
+            )
+            listener.abort()
 
-    async def _turn_away(self, ws: ServerConnection) -> None:
+    def _turn_away(self, connection: Connection) -> None:
         """Close a connection that opened while the server was shutting down."""
-        self._post(ws, encode({"type": "shutdown", "message": _SHUTDOWN_MESSAGE}))
-        await ws.close(CLOSE_GOING_AWAY, _SHUTDOWN_REASON)
+        self._post(
+            connection, encode({"type": "shutdown", "message": _SHUTDOWN_MESSAGE})
+        )
+        connection.begin_close(CLOSE_GOING_AWAY, _SHUTDOWN_REASON)
 
     # Writing frames.
 
-    async def _send(self, ws: ServerConnection, msg: dict[str, Any]) -> None:
-        """Write one message, waiting while the connection's buffer is full."""
-        frame = encode(msg)
-        self._observe(ws, ">", frame)
-        await ws.send(frame)
+    def _post(self, connection: Connection, frame: str) -> None:
+        """Write one encoded message now; skipped if the connection is not open."""
+        if self.observer is not None and connection.open:
+            self._observe(connection, ">", frame)
+        connection.write(frame.encode())
 
-    def _post(self, ws: ServerConnection, frame: str) -> None:
-        """Write one encoded message now, without waiting; skipped if not open."""
-        self._observe(ws, ">", frame)
-        broadcast([ws], frame)
-
-    def _broadcast(self, msg: dict[str, Any], targets: list[ServerConnection]) -> None:
+    def _broadcast(self, msg: dict[str, Any], targets: list[Connection]) -> None:
+        """Write one message to every connection of ``targets`` that is open."""
         frame = encode(msg)
-        for ws in targets:
-            self._observe(ws, ">", frame)
-        broadcast(targets, frame)
+        data = frame.encode()
+        for connection in targets:
+            if self.observer is not None and connection.open:
+                self._observe(connection, ">", frame)
+            connection.write(data)
 
     def _observe(
-        self, ws: ServerConnection, direction: str, frame: str | bytes
+        self, connection: Connection, direction: str, frame: str | bytes
     ) -> None:
         if self.observer is not None:
-            self.observer(id(ws), direction, frame)
-
-    def _log_refused_origin(
-        self, ws: ServerConnection, request: Request, response: Response
-    ) -> None:
-        """Log each connection refused for its ``Origin`` header, on one line."""
-        if response.status_code == HTTPStatus.FORBIDDEN:
-            address = ws.remote_address
-            logger.info(
-                "refused a connection from %s: origin %r is not allowed",
-                address[0] if address else "an unknown address",
-                request.headers.get("Origin"),
-            )
-
-
-def _forget_headers(ws: ServerConnection) -> None:
-    """Drop the handshake's HTTP headers, which nothing reads once it is over.
-
-    websockets keeps the request and the response of the opening handshake
-    for the connection's life; their headers are a good part of what an idle
-    connection costs. The origin check and ``/health`` are done by then.
-    """
-    if ws.request is not None:
-        ws.request.headers.clear()
-    if ws.response is not None:
-        ws.response.headers.clear()
+            self.observer(id(connection), direction, frame)
 
 
 def _answer(reply: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
@@ -670,7 +627,7 @@ async def run(
     port: int = 8765,
     *,
     db: str | os.PathLike[str] = MEMORY,
-    ready: Callable[[Server], None] | None = None,
+    ready: Callable[[Listener], None] | None = None,
     stop: asyncio.Future[None] | None = None,
     settings: Settings | None = None,
     ssl: ssl_module.SSLContext | None = None,
@@ -693,13 +650,13 @@ async def run(
     """
     with Directory(db) as directory:
         relay = SignalingServer(directory, settings=settings)
-        async with relay.serve(host, port, ssl=ssl) as ws_server:
+        async with relay.serve(host, port, ssl=ssl) as listener:
             if ready is not None:
-                ready(ws_server)
+                ready(listener)
             try:
                 if stop is None:
-                    await ws_server.serve_forever()
+                    await listener.serve_forever()
                 else:
                     await stop
             finally:
-                await relay.shutdown(ws_server)
+                await relay.shutdown(listener)

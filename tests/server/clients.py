@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.serialization import (
 from cryptography.x509.oid import NameOID
 from p2plab_server import Settings, SignalingServer
 from p2plab_server.directory import Directory
+from p2plab_server.listener import Listener
 from p2plab_server.proof import signed_message
 from p2plab_server.protocol import DEFAULT_ROOM
 from websockets.asyncio.client import ClientConnection, connect
@@ -179,6 +180,7 @@ class Lab:
     Attributes:
         keys: Two distinct key pairs; joins use the first unless told.
         server: The relay under test.
+        listener: What its serve() returned, once listening.
         uri: Where it listens.
         frames: What its observer saw, as ``(connection, direction, frame)``.
         challenges: The challenge each connection's hello carried.
@@ -196,6 +198,7 @@ class Lab:
         self.server = SignalingServer(
             directory, observer=self._observe, settings=settings
         )
+        self.listener: Listener | None = None
         self.uri = ""
         self.challenges: dict[ClientConnection, str] = {}
         self._stack = stack

@@ -47,10 +47,11 @@ async def make_lab(
     """Start signaling servers on free loopback ports, with chosen settings.
 
     ``await make_lab(settings)`` returns a :class:`Lab`; every server and
-    client is closed at teardown. A connection handler that crashes is only
-    logged by websockets, so the fixture fails any test whose server logged
-    an error. It also checks that every frame each server wrote is a message
-    of the protocol, with exactly the fields the protocol gives it.
+    client is closed at teardown. A failure on a message is only logged (the
+    connection is closed with 1011), so the fixture fails any test whose
+    server logged an error. It also checks that every frame each server wrote
+    is a message of the protocol, with exactly the fields the protocol gives
+    it.
     """
     labs: list[Lab] = []
     async with contextlib.AsyncExitStack() as stack:
@@ -59,10 +60,9 @@ async def make_lab(
             settings: Settings | None = None, directory: Directory | None = None
         ) -> Lab:
             lab = Lab(keys, stack, directory, settings)
-            ws_server = await stack.enter_async_context(
-                lab.server.serve("127.0.0.1", 0)
-            )
-            host, port = ws_server.sockets[0].getsockname()[:2]
+            listener = await stack.enter_async_context(lab.server.serve("127.0.0.1", 0))
+            lab.listener = listener
+            host, port = listener.sockets[0].getsockname()[:2]
             lab.uri = f"ws://{host}:{port}"
             labs.append(lab)
             return lab
