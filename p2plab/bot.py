@@ -63,13 +63,13 @@ from typing import Any
 
 import p2plab_server
 from p2plab_server.directory import lab_home
-from p2plab_server.protocol import DEFAULT_ROOM, NAME_PATTERN
+from p2plab_server.protocol import DEFAULT_ROOM
 
 from .client import ChatClient, Event
 from .errors import P2PLabError
 from .ice import policy_for_url
 from .identity import KeyStore
-from .lab import DEFAULT_URL, claim_name, server_url
+from .lab import DEFAULT_URL, check_name, claim_name, server_url
 from .network import get_network
 from .pane import ChatPane
 
@@ -618,10 +618,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    url = server_url(args.url)
-    for who in (args.name, args.partner):
-        if not NAME_PATTERN.fullmatch(who):
-            parser.error(f"{who!r} is not a valid name")
+    try:
+        url = server_url(args.url)
+        check_name(args.room, "room")
+        for who in (args.name, args.partner):
+            check_name(who)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.name == args.partner:
         parser.error("the bot cannot chat with itself: --name and --partner differ")
     if policy_for_url(url) != "loopback" and not args.allow_remote:

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .lab import DEFAULT_URL, ensure_server, pid_file
+from .errors import P2PLabError
+from .lab import DEFAULT_URL, ensure_server, pid_file, server_url
 
 __all__ = ["main"]
 
@@ -52,7 +53,10 @@ def lab(argv: list[str]) -> int:
         help=f"signaling server URL (default {DEFAULT_URL})",
     )
     args, jupyter_args = parser.parse_known_args(argv)
-    status = ensure_server(args.server)
+    try:
+        status = ensure_server(server_url(args.server))
+    except (ValueError, P2PLabError) as exc:
+        parser.error(str(exc))
     print(f"signaling server at {args.server}: {status}", flush=True)
     env = {**os.environ, "P2PLAB_SERVER": args.server}
     command = [sys.executable, "-m", "jupyter", "lab", str(_notebooks()), *jupyter_args]

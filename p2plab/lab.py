@@ -44,6 +44,7 @@ from .pane import ChatPane
 
 __all__ = [
     "DEFAULT_URL",
+    "check_name",
     "NameClaim",
     "claim_name",
     "close_all",
@@ -149,7 +150,7 @@ def claim_name(
     folder = lab_home() / "claims"
     folder.mkdir(parents=True, exist_ok=True)
     port = urlsplit(url).port or 8765
-    path = folder / f"{port}.{room}.{name}.lock"
+    path = folder / f"{port}.{check_name(room, 'room')}.{check_name(name)}.lock"
     # The open file is the lock: it stays open as long as the claim holds.
     handle = open(path, "ab")
     try:
@@ -180,8 +181,40 @@ _started: list[subprocess.Popen[bytes]] = []
 
 
 def server_url(url: str | None = None) -> str:
-    """Return the signaling server URL to use: argument, environment, default."""
-    return url or os.environ.get("P2PLAB_SERVER") or DEFAULT_URL
+    """Return the signaling server URL to use: argument, environment, default.
+
+    Raises:
+        ValueError: If the URL is not ``ws://`` or ``wss://`` with a host and
+            a valid port, saying what to write instead.
+    """
+    url = url or os.environ.get("P2PLAB_SERVER") or DEFAULT_URL
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("ws", "wss") or not parts.hostname or port == -1:
+        raise ValueError(
+            f"{url!r} is not a signaling server address: write "
+            "ws://HOST:PORT, e.g. ws://127.0.0.1:8765 (wss:// with TLS); "
+            "http:// is for the /health page only"
+        )
+    return url
+
+
+def check_name(value: str, what: str = "name") -> str:
+    """Return ``value`` if the server accepts it as a name or a room.
+
+    Raises:
+        ValueError: If it is not 1-32 letters, digits, '.', '_' or '-',
+            starting with a letter or digit.
+    """
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a valid {what}: use 1-32 letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit"
+        )
+    return value
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -332,11 +365,9 @@ def open_chat(
         SignalingClosed: If no server can be reached or started.
     """
     for who in (name, partner):
-        if who is not None and not NAME_PATTERN.fullmatch(who):
-            raise ValueError(
-                f"{who!r} is not a valid name: use 1-32 letters, digits, '.', '_' "
-                "or '-', starting with a letter or digit"
-            )
+        if who is not None:
+            check_name(who)
+    check_name(room, "room")
     if partner == name:
         raise ValueError(
             f"{name!r} cannot chat with itself: name your partner, e.g. "

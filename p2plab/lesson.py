@@ -29,6 +29,7 @@ printed as one line and Run All goes on.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import dataclasses
 import json
@@ -287,6 +288,15 @@ def key_store() -> KeyStore:
     return KeyStore(folder / "keys")
 
 
+def _remove_folders() -> None:
+    while _folders:
+        shutil.rmtree(_folders.pop(), ignore_errors=True)
+
+
+# A kernel that ends without a reset leaves no lesson keys behind either.
+atexit.register(_remove_folders)
+
+
 async def arrived(
     client: SignalingClient, kind: str, count: int = 1, timeout: float = 5.0
 ) -> dict[str, Any]:
@@ -352,8 +362,7 @@ def reset() -> None:
         server = _servers.pop()
         with contextlib.suppress(Exception):
             network.call(server.close(), timeout=5)
-    while _folders:
-        shutil.rmtree(_folders.pop(), ignore_errors=True)
+    _remove_folders()
 
 
 @contextlib.contextmanager

@@ -23,14 +23,30 @@ The worked answers live outside the lessons, in the repository's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AS_TEXT", "NOT_TRIED", "Hint", "Verdict", "verdict"]
+__all__ = [
+    "AS_TEXT",
+    "ITERATOR",
+    "MAX_ITEMS",
+    "NOT_TRIED",
+    "TOO_MANY",
+    "Hint",
+    "Verdict",
+    "verdict",
+]
 
 #: What a check says of an answer still left as the placeholder ``...``.
 NOT_TRIED = "not tried yet: replace the ... with your answer and run the cell again"
+
+#: What a check says of an iterator or generator: it could run forever.
+ITERATOR = "that is an iterator: give a list, a set or a value, e.g. list(...)"
+
+#: The most items a check looks at in a collection, and what it says beyond.
+MAX_ITEMS = 100_000
+TOO_MANY = "no answer here needs that many; look again at what is asked"
 
 #: What a check says of the right number given as text.
 AS_TEXT = "the value is right, but it is text: give it as a number, without quotes"
@@ -103,6 +119,14 @@ def verdict(
     """
     if answer is ...:
         return Verdict(exercise, False, NOT_TRIED, tried=False)
+    if isinstance(answer, Iterator):
+        return Verdict(exercise, False, ITERATOR)
+    if (
+        isinstance(answer, Sized)
+        and not isinstance(answer, str | bytes)
+        and len(answer) > MAX_ITEMS
+    ):
+        return Verdict(exercise, False, f"that holds {len(answer):,} items: {TOO_MANY}")
     number = _number(answer)
     if isinstance(answer, str) and number is not None and _holds(right, number):
         return Verdict(exercise, False, AS_TEXT)

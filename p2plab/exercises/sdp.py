@@ -210,8 +210,7 @@ def answer_setup(answer: Any, answer_sdp: str) -> Verdict:
 
 def dtls_client(answer: Any, answer_sdp: str) -> Verdict:
     """Check who opens the DTLS handshake: ``"alice"`` (offer) or ``"bob"`` (answer)."""
-    setup = _value(answer_sdp, "setup")
-    right = {"active": "bob", "passive": "alice"}.get(setup, "?")
+    right = {"active": "bob", "passive": "alice"}.get(_value(answer_sdp, "setup"), "?")
     other = {"bob": "alice", "alice": "bob"}.get(right, "?")
     return verdict(
         "the DTLS client",
@@ -224,8 +223,9 @@ def dtls_client(answer: Any, answer_sdp: str) -> Verdict:
             ),
             Hint(
                 lambda a: a.strip().lower() == other,
-                f"look at the answer's a=setup: {setup} says what the side that "
-                "wrote it does. Who wrote the answer?",
+                "look at the answer's a=setup line: its word says what the side "
+                "that wrote it does (active opens the handshake). Who wrote the "
+                "answer?",
             ),
         ],
         otherwise="answer 'alice' or 'bob', from the a=setup line of the answer",

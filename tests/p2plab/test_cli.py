@@ -109,3 +109,23 @@ def test_lab_starts_server_and_jupyterlab_then_stops_both(tmp_path: Path) -> Non
             lab.kill()
             lab.wait()
         log.close()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["lab", "--server", "http://127.0.0.1:8766"],
+        ["bot", "--url", "ws://127.0.0.1:99999"],
+        ["bot", "--room", "a/b"],
+    ],
+)
+def test_a_bad_address_or_room_is_one_line_and_status_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wrong server address or room ends the command with one clear line."""
+    with pytest.raises(SystemExit) as ended:
+        main(argv)
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "ws://HOST:PORT" in err or "not a valid room" in err

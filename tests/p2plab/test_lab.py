@@ -16,7 +16,7 @@ import pytest
 
 import p2plab.lab
 from p2plab import SignalingClosed, ensure_server, get_network, open_chat
-from p2plab.lab import pid_file
+from p2plab.lab import pid_file, server_url
 
 if TYPE_CHECKING:
     from conftest import RunningServer
@@ -204,3 +204,23 @@ async def test_a_script_that_ends_with_chats_open_exits_cleanly(
     assert out.decode().strip() == "connected connected"
     assert b"Task was destroyed" not in err
     assert b"Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8765", "ws://127.0.0.1:99999", "notaurl", "ws://:8765"],
+)
+def test_a_url_that_is_not_a_server_address_is_refused(url: str) -> None:
+    """A URL that is not ws(s)://HOST:PORT is refused with how to write it."""
+    with pytest.raises(ValueError, match="ws://HOST:PORT"):
+        server_url(url)
+
+
+@pytest.mark.parametrize("room", ["a/b", "x" * 300, "", "../up"])
+def test_a_badly_written_room_is_refused_before_anything_else(
+    home: Path, room: str
+) -> None:
+    """A room the server would refuse is refused at once, naming the rule."""
+    with pytest.raises(ValueError, match="not a valid room"):
+        open_chat("alice", partner="bob", passphrase="pw", room=room)
+    assert not (home / "claims").exists() or not any((home / "claims").iterdir())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from p2plab.exercises import AS_TEXT, NOT_TRIED, Hint, verdict
+from p2plab.exercises import AS_TEXT, ITERATOR, NOT_TRIED, TOO_MANY, Hint, verdict
 
 
 def check(answer: object) -> object:
@@ -51,3 +51,15 @@ def test_numbers_are_judged_the_same_in_every_check() -> None:
     assert check("16.0").message == AS_TEXT
     assert not check(16.5) and not check("nan") and not check("1e999")
     assert check("128").message == "count the bytes that seal() adds to the plaintext"
+
+
+def test_endless_or_huge_answers_get_a_hint_at_once() -> None:
+    """An iterator, or a collection too big for any exercise, is refused unread."""
+    import itertools
+
+    assert check(itertools.count()).message == ITERATOR
+    assert check(x for x in [16]).message == ITERATOR
+    assert check(range(10**12)).message.endswith(TOO_MANY)
+    assert (
+        check(range(3)).message == "count the bytes that seal() adds to the plaintext"
+    )
