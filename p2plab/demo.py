@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=60.0,
         help="give up after this many seconds (default 60)",
     )
@@ -248,8 +248,33 @@ def main(argv: list[str] | None = None) -> int:
         role, url, partner = args.child
         asyncio.run(_child(role, url, partner, SCRIPT[role]))
         return 0
-    ok = asyncio.run(run_demo(timeout=args.timeout))
+    try:
+        ok = asyncio.run(run_demo(timeout=args.timeout))
+    except TimeoutError:
+        print(
+            f"p2plab demo: not finished after {args.timeout:g} s; the machine "
+            "may be busy: try a longer --timeout",
+            file=sys.stderr,
+        )
+        return 1
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `p2plab demo | head`).
+        sys.stderr.close()
+        return 1
     return 0 if ok else 1
+
+
+def _seconds(text: str) -> float:
+    """Read a positive, finite number of seconds for --timeout."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a positive number of seconds"
+        )
+    return value
 
 
 if __name__ == "__main__":

@@ -129,3 +129,14 @@ def test_a_bad_address_or_room_is_one_line_and_status_2(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert "ws://HOST:PORT" in err or "not a valid room" in err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])
+def test_demo_timeout_must_be_a_positive_number(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``p2plab demo --timeout`` refuses zero, negative and non-numbers in one line."""
+    with pytest.raises(SystemExit) as ended:
+        main(["demo", "--timeout", value])
+    assert ended.value.code == 2
+    assert "is not a positive number of seconds" in capsys.readouterr().err
