@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import base64
 import json
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -244,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
         help="give up after this many seconds (default 60)",
     )
     args = parser.parse_args(argv)
+    if hasattr(signal, "SIGPIPE"):
+        # A reader that goes away (`p2plab demo | head`) ends the demo
+        # quietly, as it ends any command-line tool.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if args.child:
         role, url, partner = args.child
         asyncio.run(_child(role, url, partner, SCRIPT[role]))
@@ -256,10 +261,6 @@ def main(argv: list[str] | None = None) -> int:
             "may be busy: try a longer --timeout",
             file=sys.stderr,
         )
-        return 1
-    except BrokenPipeError:
-        # The reader of our output went away (e.g. `p2plab demo | head`).
-        sys.stderr.close()
         return 1
     return 0 if ok else 1
 
