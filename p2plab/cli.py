@@ -104,9 +104,17 @@ def _stop_started_server(url: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Dispatch ``p2plab COMMAND``."""
     argv = sys.argv[1:] if argv is None else argv
-    usage = "usage: p2plab {demo,lab,server,bot} [options]   (p2plab COMMAND --help)"
+    usage = (
+        "usage: p2plab {demo,lab,server,bot} [options]   (p2plab COMMAND --help)"
+        "\n       p2plab --version"
+    )
     if not argv or argv[0] in ("-h", "--help"):
         print(HELP + "\n\n" + usage)
+        return 0
+    if argv[0] == "--version":
+        from . import __version__
+
+        print(f"p2plab {__version__}")
         return 0
     command, rest = argv[0], argv[1:]
     if command == "demo":

@@ -24,7 +24,7 @@ from .protocol import PROTOCOL_VERSION
 from .relay import run
 from .settings import Settings
 
-__all__ = ["build_parser", "main", "tls_context"]
+__all__ = ["address_hint", "build_parser", "main", "tls_context"]
 
 N = TypeVar("N", int, float)
 
@@ -300,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
             host, port = sock.getsockname()[:2]
             # This line is read by the scripts that start the server.
             print(f"p2plab-server listening on {scheme}://{host}:{port}", flush=True)
+            hint = address_hint(scheme, host, port)
+            if hint:
+                print(hint, flush=True)
         _log_settings(args.db, settings)
 
     async def serve() -> None:
@@ -364,4 +367,19 @@ def _log_settings(db: str, settings: Settings) -> None:
         settings.room_users,
         settings.server_users,
         " ".join(settings.origins) or "any",
+    )
+
+
+def address_hint(scheme: str, host: str, port: int) -> str | None:
+    """Say which address students use when the server listens on every interface.
+
+    ``0.0.0.0`` and ``::`` are where the server listens, not an address a
+    client can connect to.
+    """
+    if host not in ("0.0.0.0", "::"):
+        return None
+    return (
+        f"students connect to {scheme}://THIS-MACHINE:{port}, with this "
+        "machine's address on the class network (hostname -I on Linux), "
+        f"not to {host}"
     )

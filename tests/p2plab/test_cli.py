@@ -140,3 +140,11 @@ def test_demo_timeout_must_be_a_positive_number(
         main(["demo", "--timeout", value])
     assert ended.value.code == 2
     assert "is not a positive number of seconds" in capsys.readouterr().err
+
+
+def test_version_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    """``p2plab --version`` prints the package's version and exits 0."""
+    from p2plab import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"p2plab {__version__}"

@@ -301,3 +301,13 @@ async def test_held_messages_expire_at_shutdown_and_bindings_survive_it(
         with contextlib.suppress(TimeoutError):
             frame = await asyncio.wait_for(bob.recv(), 0.3)
             pytest.fail(f"a message survived the restart: {frame!r}")
+
+
+def test_listening_everywhere_names_the_address_to_give_students() -> None:
+    """Listening on 0.0.0.0 or :: comes with the address students should use."""
+    from p2plab_server.cli import address_hint
+
+    hint = address_hint("ws", "0.0.0.0", 8765)
+    assert hint is not None and "ws://THIS-MACHINE:8765" in hint
+    assert "not to ::" in (address_hint("wss", "::", 443) or "")
+    assert address_hint("ws", "127.0.0.1", 8765) is None
