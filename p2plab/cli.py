@@ -58,7 +58,15 @@ def lab(argv: list[str]) -> int:
     except (ValueError, P2PLabError) as exc:
         parser.error(str(exc))
     print(f"signaling server at {args.server}: {status}", flush=True)
-    env = {**os.environ, "P2PLAB_SERVER": args.server}
+    # JupyterLab's defaults for the lab: never ask about news or updates
+    # (the prompt covers the notebook, and both would ask the internet).
+    config = str(Path(__file__).resolve().parent / "jupyter")
+    extra = os.environ.get("JUPYTER_CONFIG_PATH")
+    env = {
+        **os.environ,
+        "P2PLAB_SERVER": args.server,
+        "JUPYTER_CONFIG_PATH": os.pathsep.join([config, *([extra] if extra else [])]),
+    }
     command = [sys.executable, "-m", "jupyter", "lab", str(_notebooks()), *jupyter_args]
     # A lab needs no news feed and no update check: both would ask the
     # internet, and the news prompt covers part of the notebook.

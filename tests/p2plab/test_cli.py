@@ -58,7 +58,8 @@ def test_unknown_command_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_lab_starts_server_and_jupyterlab_then_stops_both(tmp_path: Path) -> None:
-    """``p2plab lab`` starts a server and JupyterLab, and SIGTERM stops them both."""
+    """``p2plab lab`` starts a server and JupyterLab, never asking about news, and
+    SIGTERM stops them both."""
     server_port, lab_port = _free_port(), _free_port()
     home = tmp_path / "home"
     home.mkdir()
@@ -91,6 +92,12 @@ def test_lab_starts_server_and_jupyterlab_then_stops_both(tmp_path: Path) -> Non
                 time.sleep(0.2)
         assert status is not None, "JupyterLab did not answer within 60 s"
         assert _answers(server_port)
+        plugin = "@jupyterlab/apputils-extension:notification"
+        url = f"http://127.0.0.1:{lab_port}/lab/api/settings/{plugin}?token=test-token"
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            defaults = json.load(reply)["schema"]["properties"]
+        assert defaults["fetchNews"]["default"] == "false"
+        assert defaults["checkForUpdates"]["default"] is False
         pid_path = tmp_path / "p2plab" / f"server-{server_port}.pid"
         pid = int(pid_path.read_text())
 
