@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -78,7 +79,11 @@ def test_lab_starts_server_and_jupyterlab_then_stops_both(tmp_path: Path) -> Non
         "--ServerApp.port_retries=0", "--IdentityProvider.token=test-token",
     ]  # fmt: skip
     log = (tmp_path / "lab.log").open("wb")
-    lab = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # A session of its own: if the test fails, its whole group is ended, so
+    # no server or JupyterLab outlives it.
+    lab = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 60
         status = None
@@ -112,9 +117,13 @@ def test_lab_starts_server_and_jupyterlab_then_stops_both(tmp_path: Path) -> Non
         assert not pid_path.exists()
         assert _gone(pid), f"the server process {pid} is still alive"
     finally:
-        if lab.poll() is None:
-            lab.kill()
-            lab.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(lab.pid, signal.SIGKILL)
+        lab.wait()
+        # The server runs detached, in a session of its own: end it by its id.
+        server_pid = tmp_path / "p2plab" / f"server-{server_port}.pid"
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(server_pid.read_text()), signal.SIGTERM)
         log.close()
 
 
