@@ -35,6 +35,7 @@ __all__ = [
     "TOO_MANY",
     "Hint",
     "Verdict",
+    "loose",
     "verdict",
 ]
 
@@ -138,6 +139,19 @@ def verdict(
         if _holds(hint.applies, answer):
             return Verdict(exercise, False, hint.text)
     return Verdict(exercise, False, otherwise)
+
+
+def loose(answer: Any, sep: str = " ") -> str:
+    """Return a text as a slip might write it, made comparable.
+
+    Any case, spaces around, and ``_``, ``-`` or spaces between the words
+    all give the same result: the words in lower case, joined by ``sep``.
+    Anything but a text gives ``""``.
+    """
+    if not isinstance(answer, str):
+        return ""
+    words = answer.lower().replace("_", " ").replace("-", " ").split()
+    return sep.join(words)
 
 
 def _holds(test: Callable[[Any], bool], answer: Any) -> bool:

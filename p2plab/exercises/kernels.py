@@ -11,7 +11,7 @@ from typing import Any
 
 from p2plab_server.protocol import CLOSE_REPLACED
 
-from . import Hint, Verdict, verdict
+from . import Hint, Verdict, loose, verdict
 
 __all__ = [
     "SEEN_OPTIONS",
@@ -141,17 +141,17 @@ def bot_on_class_server(answer: Any) -> Verdict:
         lambda a: a == "not started",
         [
             Hint(
-                lambda a: _status(a) == "not started",
+                lambda a: loose(a) == "not started",
                 "the right status; write it as partner.status says it: two "
                 "words in lower case, with a space",
             ),
             Hint(
-                lambda a: _status(a) == "playing",
+                lambda a: loose(a) == "playing",
                 "the teacher's server is not on Alice's laptop: read the rule "
                 "about where the bot may join",
             ),
             Hint(
-                lambda a: _status(a) in ("declined", "not needed"),
+                lambda a: loose(a) in ("declined", "not needed"),
                 "that status needs the bot, or the server, to look at the "
                 "room; this one is decided before anything is sent",
             ),
@@ -173,10 +173,3 @@ def _code(answer: Any) -> int | None:
     if isinstance(answer, int) and not isinstance(answer, bool):
         return answer
     return None
-
-
-def _status(answer: Any) -> str:
-    """Return a status as written, in lower case, with ``_`` and ``-`` as spaces."""
-    if not isinstance(answer, str):
-        return ""
-    return " ".join(answer.lower().replace("_", " ").replace("-", " ").split())

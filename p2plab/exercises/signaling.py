@@ -14,7 +14,7 @@ from typing import Any
 
 from ..lesson import LessonServer
 from ..signaling import SignalingClient
-from . import Hint, Verdict, verdict
+from . import Hint, Verdict, loose, verdict
 
 __all__ = ["JOIN_FIELDS", "frames_read", "join_fields", "other_room", "sender"]
 
@@ -63,7 +63,7 @@ def sender(answer: Any, alice: SignalingClient) -> Verdict:
                 "not its own",
             ),
             Hint(
-                lambda a: _loose(a) in senders,
+                lambda a: loose(a, "-") in senders,
                 "the right name, but names are exact: write it as the server "
                 "wrote it, in the same case and without spaces",
             ),
@@ -191,12 +191,12 @@ def other_room(answer: Any) -> Verdict:
                 "that is the exception: give its code, a string (its .code)",
             ),
             Hint(
-                lambda a: _loose(a) == "unknown-peer",
+                lambda a: loose(a, "-") == "unknown-peer",
                 "the right code, but codes are exact: write it as the server "
                 "wrote it, in lower case, with hyphens and without spaces",
             ),
             Hint(
-                lambda a: isinstance(a, str) and "unknown-peer" in _loose(a),
+                lambda a: isinstance(a, str) and "unknown-peer" in loose(a, "-"),
                 "give just the code, the short word in brackets",
             ),
             Hint(
@@ -214,10 +214,3 @@ def other_room(answer: Any) -> Verdict:
         "read the code in brackets, or catch the SignalingError and read its .code",
         praise="right: a user in another room does not exist, as far as carol can tell",
     )
-
-
-def _loose(answer: Any) -> str:
-    """A text as a slip would write it: any case, spaces around, _ or space for -."""
-    if not isinstance(answer, str):
-        raise TypeError("not a text")
-    return "-".join(answer.strip().lower().replace("_", " ").replace("-", " ").split())
